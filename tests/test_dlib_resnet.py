@@ -100,6 +100,8 @@ def test_zero_extension_is_bottom_right():
     assert s.shape == (1, 2, 3, 3)
     assert s[0, 0].tolist() == [[11, 11, 10], [11, 11, 10], [10, 10, 10]]
     assert s[0, 1].tolist() == [[1, 1, 0], [1, 1, 0], [0, 0, 0]]
+    c = torch.ones(1, 2, 2, 2)
+    assert zero_extend_add(c, a, inplace=True) is c and c.eq(2).all()
 
 
 @pytest.fixture(scope="module")

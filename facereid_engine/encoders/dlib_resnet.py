@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -29,12 +29,16 @@ CHIP_SIZE = 150
 # down block (stride-2 convolution, average-pooled shortcut).
 LEVELS: tuple[tuple[int, int], ...] = ((32, 3), (64, 4), (128, 3), (256, 3), (256, 1))
 EMBEDDING_DIM = 128
+Fail = Callable[[str], ModelFileError]  # makes the error for a record that is not the ResNet's
 
 
-def zero_extend_add(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """dlib's ``add_prev``: extend both to the larger size in each dimension with zeros (at the end), then add."""
+def zero_extend_add(a: torch.Tensor, b: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+    """dlib's ``add_prev``: extend both to the larger size in each dimension with zeros (at the end), then add.
+
+    ``inplace`` lets the result reuse ``a`` when the shapes agree.
+    """
     if a.shape == b.shape:
-        return a + b
+        return a.add_(b) if inplace else a + b
     shape = [max(x, y) for x, y in zip(a.shape, b.shape)]
     return _extend(a, shape) + _extend(b, shape)
 
@@ -52,7 +56,7 @@ class _Part(nn.Module):
     records: tuple[str, ...] = ()
     versions: tuple[int, ...] = ()
 
-    def load(self, layers: list[Layer], fail) -> None:  # pragma: no cover - every part overrides
+    def load(self, layers: list[Layer], fail: Fail) -> None:  # pragma: no cover - every part overrides
         raise NotImplementedError
 
 
@@ -63,7 +67,7 @@ class ConvAffine(nn.Conv2d):
         super().__init__(in_channels, out_channels, kernel, stride=stride,
                          padding=kernel // 2 if stride == 1 else 0, bias=True)
 
-    def load_pair(self, con: Layer, affine: Layer, fail) -> None:
+    def load_pair(self, con: Layer, affine: Layer, fail: Fail) -> None:
         p = con.params
         geometry = (p["stride_y"], p["stride_x"], p["padding_y"], p["padding_x"])
         expected = (*self.stride, *self.padding)
@@ -81,7 +85,7 @@ class ConvAffine(nn.Conv2d):
             self.bias.copy_(torch.from_numpy(bias))
 
 
-def _check_pool(layer: Layer, size: int, stride: int, fail) -> None:
+def _check_pool(layer: Layer, size: int, stride: int, fail: Fail) -> None:
     p = layer.params
     got = (p["nr"], p["nc"], p["stride_y"], p["stride_x"], p["padding_y"], p["padding_x"])
     if got != (size, size, stride, stride, 0, 0):
@@ -100,7 +104,7 @@ class Stem(_Part):
         self.pool = nn.MaxPool2d(3, 2)
         self.register_buffer("mean", torch.zeros(1, 3, 1, 1))
 
-    def load(self, layers: list[Layer], fail) -> None:
+    def load(self, layers: list[Layer], fail: Fail) -> None:
         self.conv.load_pair(layers[0], layers[1], fail)
         _check_pool(layers[3], 3, 2, fail)
 
@@ -108,7 +112,7 @@ class Stem(_Part):
         """x: uint8 (N, H, W, 3) RGB."""
         x = x.permute(0, 3, 1, 2).float()  # channels_last memory, no copy of the layout
         x = (x - self.mean) / 256.0
-        return self.pool(F.relu(self.conv(x)))
+        return self.pool(F.relu(self.conv(x), inplace=True))
 
 
 class ResidualBlock(_Part):
@@ -127,15 +131,15 @@ class ResidualBlock(_Part):
             self.records = ("con_4", "affine_", "relu_", "con_4", "affine_", "add_prev_", "relu_")
             self.versions = (2, 2, 2, 2, 2, 2, 2, 1)
 
-    def load(self, layers: list[Layer], fail) -> None:
+    def load(self, layers: list[Layer], fail: Fail) -> None:
         self.conv1.load_pair(layers[0], layers[1], fail)
         self.conv2.load_pair(layers[3], layers[4], fail)
         if self.down:
             _check_pool(layers[5], 2, 2, fail)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.conv2(F.relu(self.conv1(x)))
-        return F.relu(zero_extend_add(y, self.shortcut(x)))
+        y = self.conv2(F.relu(self.conv1(x), inplace=True))
+        return F.relu(zero_extend_add(y, self.shortcut(x), inplace=True), inplace=True)
 
 
 class Head(_Part):
@@ -148,7 +152,7 @@ class Head(_Part):
         super().__init__()
         self.fc = nn.Linear(in_channels, dim, bias=False)
 
-    def load(self, layers: list[Layer], fail) -> None:
+    def load(self, layers: list[Layer], fail: Fail) -> None:
         _check_pool(layers[0], 0, 1, fail)
         p = layers[1].params
         if p["bias"] is not None or p["weight"].shape != tuple(self.fc.weight.shape):
