@@ -119,15 +119,18 @@ def _open(fp: BinaryIO, label: str | None, max_pixels: int) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im = Image.open(fp)
     except Image.DecompressionBombError as exc:
-        raise ImageLoadError(label, f"too large: refused without decoding, as a possible decompression bomb ({exc})") from None
+        raise ImageLoadError(label, f"too large: refused without decoding, as a possible decompression bomb "
+                                    f"({exc})") from None
     except UnidentifiedImageError:
         raise ImageLoadError(label, _not_an_image_cause(fp, label)) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageLoadError(label, f"the image header is damaged or truncated ({exc})") from None
     width, height = im.size
     if width <= 0 or height <= 0:
+        im.close()
         raise ImageLoadError(label, f"the image has no pixels ({width}x{height})")
     if width * height > max_pixels:
+        im.close()
         raise ImageLoadError(
             label,
             f"too large: {width}x{height} = {width * height:,} pixels is above the limit of "
@@ -256,7 +259,11 @@ def _decode(fp: BinaryIO, label: str | None, max_pixels: int) -> np.ndarray:
 
 
 def image_size(source: Source, *, name: str | None = None) -> tuple[int, int]:
-    """(width, height) as displayed, i.e. after the EXIF orientation, read from the header only."""
+    """(width, height) as displayed, i.e. after the EXIF orientation, read from the header only.
+
+    Raises :class:`ImageLoadError` as :func:`load_image` does, except that no pixel limit applies
+    beyond Pillow's own decompression-bomb guard.
+    """
     with _opened(source, name) as (fp, label), _open(fp, label, max_pixels=2**62) as im:
         width, height = im.size
         if _orientation(im) in (5, 6, 7, 8):
