@@ -21,7 +21,8 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from facereid_engine.errors import Cancelled
+# Nothing from facereid_engine is imported here at module level: importing the engine imports torch,
+# which must happen in the worker thread, after the window has shown.
 
 #: Seconds between two progress signals of one job (the last one always goes through).
 PROGRESS_INTERVAL = 0.05
@@ -144,6 +145,8 @@ class _Runner(QObject):
         QThread.currentThread().quit()
 
     def _run(self, job: Job) -> None:
+        from facereid_engine.errors import Cancelled
+
         with self._lock:
             self._running.append(job)
         self.started.emit(job)
@@ -162,6 +165,8 @@ class _Runner(QObject):
                 self._running.remove(job)
 
     def _drive(self, job: Job, gen) -> Any:
+        from facereid_engine.errors import Cancelled
+
         last = 0.0
         try:
             while True:

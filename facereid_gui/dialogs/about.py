@@ -1,0 +1,61 @@
+"""Help > About: what FaceReID is, the models it uses and their licences."""
+from __future__ import annotations
+
+from html import escape as _escape
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
+
+from ..resources import icon
+
+
+def escape(text: str) -> str:
+    return _escape(text, quote=False)
+
+
+def about_html(info=None) -> str:
+    """The About text; ``info`` is the :class:`~facereid_gui.jobs.startup.EngineInfo` once loaded."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ver = version("facereid")
+    except PackageNotFoundError:
+        ver = "development"
+    parts = [f"<h2>FaceReID {escape(ver)}</h2>",
+             "<p>Face re-identification on your own computer: compare two photos, sort a folder of "
+             "photos into albums per person, and measure how well each model does.</p>"]
+    if info is None:
+        parts.append("<p><i>The models are still loading…</i></p>")
+    else:
+        parts.append(f"<p>Running on: <b>{escape(info.device)}</b></p>")
+        licences = list(dict.fromkeys(m.licence for m in info.models))
+        rows = "".join(f"<tr><td><b>{escape(m.name)}</b></td><td>{escape(m.role)}</td>"
+                       f"<td>{escape(m.description)}</td><td>[{licences.index(m.licence) + 1}]</td></tr>"
+                       for m in info.models)
+        notes = "".join(f"<li>[{i + 1}] {escape(text)}</li>" for i, text in enumerate(licences))
+        parts.append("<h3>Models</h3><table cellspacing='4'><tr><th align='left'>Model</th>"
+                     "<th align='left'>Role</th><th align='left'>What it is</th>"
+                     f"<th align='left'>Licence</th></tr>{rows}</table>"
+                     f"<p><b>Licences</b></p><ul style='margin-left: 0'>{notes}</ul>")
+    parts.append("<p>The dlib models (face detector, landmarks, face encoder) are dlib's, by Davis King, "
+                 "public domain; the ImageNet architectures come from torchvision (BSD-3-Clause). "
+                 "Faces in LFW: University of Massachusetts, Amherst, for research use. "
+                 "FaceReID itself is MIT-licensed; built with Qt for Python (LGPL) and matplotlib.</p>")
+    return "".join(parts)
+
+
+class AboutDialog(QDialog):
+    def __init__(self, info=None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("About FaceReID")
+        self.setWindowIcon(icon("facereid"))
+        self.text = QLabel(about_html(info))
+        self.text.setWordWrap(True)
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text)
+        layout.addWidget(buttons)
+        self.resize(720, 420)

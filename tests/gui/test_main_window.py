@@ -1,0 +1,38 @@
+"""The main window: pages from the registry, status bar, menus and shortcuts, About."""
+from __future__ import annotations
+
+from PySide6.QtGui import QKeySequence
+
+from facereid_engine.device import device_name
+from facereid_gui.dialogs.about import AboutDialog
+from facereid_gui.main_window import page_class
+from facereid_gui.pages import PAGES
+
+
+def test_pages_menus_status_and_about(make_window, qtbot):
+    window = make_window()
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Compare", "Albums", "Charts"]
+    assert [type(p) for p in window.pages] == [page_class(spec) for spec in PAGES]
+
+    # the window is up before the engine: the device and the encoders arrive from the worker
+    qtbot.waitUntil(lambda: window.engine is not None, timeout=60_000)
+    assert window.device_label.text() == f"Device: {device_name()}"
+    compare = window.page("Compare")
+    assert [compare.encoder_box.itemText(i) for i in range(compare.encoder_box.count())] == window.engine.encoders
+
+    menus = {a.text().replace("&", ""): a.menu() for a in window.menuBar().actions()}
+    assert list(menus) == ["File", "View", "Help"]
+    shortcuts = {a.text().replace("&", ""): a.shortcut() for m in menus.values() for a in m.actions()}
+    assert shortcuts["Quit"] == QKeySequence(QKeySequence.StandardKey.Quit)
+    assert shortcuts["Albums"] == QKeySequence("Ctrl+2")
+    window.tabs.setCurrentIndex(1)
+    assert window.open_action.text() == "&Add a Photo Folder…"
+    assert window.open_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Open)
+
+    about = AboutDialog(window.engine, window)
+    text = about.text.text()
+    for words in ("mmod_human_face_detector", "shape_predictor_5_face_landmarks", "public domain",
+                  "BSD-3-Clause", device_name()):
+        assert words.lower() in text.lower()
+    for name in window.engine.encoders:
+        assert f"encoder '{name}'" in text
