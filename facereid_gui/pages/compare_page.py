@@ -1,0 +1,294 @@
+"""Compare: are the faces in two photos the same person?"""
+from __future__ import annotations
+
+import math
+from functools import partial
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+
+from ..jobs.compare import Analysis, Photo, analyse_photo, embed_photo
+from ..widgets.image_pane import ImagePane
+from ..widgets.threshold_control import ThresholdControl
+from ..widgets.verdict_panel import VerdictPanel
+from .base import Page
+
+# The engine (and with it torch) is imported by the worker first; this page imports engine modules
+# only once ``engine_ready`` has been called, so that the window shows at once.
+
+DEBOUNCE_MS = 80
+DISTANCE_WORDS = {"euclidean": "Euclidean", "euclidean_l2": "Euclidean (L2-normalised)", "cosine": "Cosine"}
+
+
+def error_words(exc: BaseException) -> str:
+    """An engine error as a sentence for the user (no traceback)."""
+    from facereid_engine.errors import ImageLoadError, ModelUnavailableError, NoFaceFoundError
+
+    if isinstance(exc, ImageLoadError):
+        return f"This file cannot be opened as a photo: {exc.cause}."
+    if isinstance(exc, NoFaceFoundError):
+        return "No face was found in this photo."
+    if isinstance(exc, ModelUnavailableError):
+        return f"This encoder cannot be used here: {exc}"
+    return f"Something went wrong: {exc}" if str(exc) else f"Something went wrong ({type(exc).__name__})."
+
+
+def threshold_range(encoder: str, distance: str, default: float) -> tuple[float, float, int]:
+    """(low, high, decimals) of the threshold control for this encoder and distance."""
+    from facereid_engine.reference_distances import reference_histogram
+
+    ref = reference_histogram(encoder, distance)
+    natural = {"euclidean": 1.2, "euclidean_l2": 1.5, "cosine": 0.5}[distance]
+    high = max(2.5 * default, natural if ref is None else float(ref.edges[-1]))
+    decimals = 4 if default < 0.1 else 3
+    return 0.0, float(f"{high:.2g}") if high < 10 else math.ceil(high), decimals
+
+
+class ComparePage(Page):
+    title = "Compare"
+    open_text = "Open Photos…"
+
+    def __init__(self, worker, settings, parent: QWidget | None = None) -> None:
+        super().__init__(worker, settings, parent)
+        self.photos: list[Photo | None] = [None, None]
+        self.chosen = [0, 0]
+        self.embed_errors: list[str] = ["", ""]
+
+        self.panes = [ImagePane("Photo A"), ImagePane("Photo B")]
+        for side, pane in enumerate(self.panes):
+            pane.files_dropped.connect(partial(self._files_dropped, side))
+            pane.face_chosen.connect(partial(self.choose_face, side))
+            pane.whole_image_requested.connect(partial(self._whole_image, side))
+
+        self.encoder_box = QComboBox()
+        self.encoder_box.setToolTip("The model that turns a face into a vector")
+        self.encoder_box.addItem(str(settings.value("compare/encoder", "dlib")))
+        self.distance_box = QComboBox()
+        saved = str(settings.value("compare/distance", "euclidean"))
+        self.distance_box.addItem(DISTANCE_WORDS.get(saved, saved), saved)
+        self.ready = False  # the engine is loaded (see engine_ready)
+        self.threshold = ThresholdControl("Threshold")
+        self.threshold.setToolTip("Same person when the distance is at most the threshold")
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Encoder"))
+        controls.addWidget(self.encoder_box)
+        controls.addSpacing(12)
+        controls.addWidget(QLabel("Distance"))
+        controls.addWidget(self.distance_box)
+        controls.addSpacing(12)
+        controls.addWidget(self.threshold, 1)
+
+        self.result = VerdictPanel()
+        photos = QSplitter()
+        for pane in self.panes:
+            photos.addWidget(pane)
+        layout = QVBoxLayout(self)
+        layout.addLayout(controls)
+        split = QSplitter()
+        split.setOrientation(split.orientation().Vertical)
+        split.addWidget(photos)
+        split.addWidget(self.result)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        layout.addWidget(split, 1)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.update_result)
+        self.encoder_box.currentIndexChanged.connect(self._model_changed)
+        self.distance_box.currentIndexChanged.connect(self._model_changed)
+        self.threshold.value_changed.connect(self._schedule)
+        for control in (self.encoder_box, self.distance_box, self.threshold):
+            control.setEnabled(False)
+
+    # -- state --------------------------------------------------------------------------------
+    @property
+    def encoder(self) -> str:
+        return self.encoder_box.currentText()
+
+    @property
+    def distance_name(self) -> str:
+        return self.distance_box.currentData()
+
+    def engine_ready(self, info) -> None:
+        from facereid_engine.distances import DISTANCES
+
+        encoder, distance = self.encoder, self.distance_name
+        for box in (self.encoder_box, self.distance_box):
+            box.blockSignals(True)
+            box.clear()
+        self.encoder_box.addItems(info.encoders)
+        self.encoder_box.setCurrentIndex(max(0, self.encoder_box.findText(encoder)))
+        for name in DISTANCES:
+            self.distance_box.addItem(DISTANCE_WORDS.get(name, name), name)
+        self.distance_box.setCurrentIndex(max(0, self.distance_box.findData(distance)))
+        for box in (self.encoder_box, self.distance_box):
+            box.blockSignals(False)
+            box.setEnabled(True)
+        self.threshold.setEnabled(True)
+        self.ready = True
+        if self.encoder != encoder:
+            self._model_changed()
+        else:
+            self._reset_threshold()
+            self._schedule()
+
+    def set_encoder(self, name: str) -> None:
+        self.encoder_box.setCurrentIndex(self.encoder_box.findText(name))
+
+    def set_distance(self, name: str) -> None:
+        self.distance_box.setCurrentIndex(self.distance_box.findData(name))
+
+    # -- photos -------------------------------------------------------------------------------
+    def open(self) -> None:
+        side = 0 if self.photos[0] is None or self.photos[1] is not None else 1
+        self.panes[side].open_dialog()
+
+    def _files_dropped(self, side: int, files: list) -> None:
+        if len(files) >= 2:
+            self.load(0, files[0])
+            self.load(1, files[1])
+        elif files:
+            self.load(side, files[0])
+
+    def load(self, side: int, path: str, whole_image: bool = False) -> None:
+        """Analyse ``path`` in the worker and show it on ``side`` (0: A, 1: B)."""
+        self.photos[side] = None
+        self.embed_errors[side] = ""
+        self.chosen[side] = 0
+        self.panes[side].show_loading(path)
+        self.result.show_waiting("Finding faces…")
+        encoder = self.encoder
+        self.worker.submit(f"compare-photo-{side}", partial(analyse_photo, path, encoder, whole_image),
+                           label=f"Finding faces in photo {'AB'[side]}", interleave=True,
+                           on_result=partial(self._photo_ready, side),
+                           on_error=partial(self._photo_failed, side))
+
+    def _whole_image(self, side: int) -> None:
+        if self.panes[side].path:
+            self.load(side, self.panes[side].path, whole_image=True)
+
+    def _photo_ready(self, side: int, analysis: Analysis) -> None:
+        photo = analysis.photo
+        self.photos[side] = photo
+        pane = self.panes[side]
+        pane.show_photo(photo.display, photo.display_scale, [f.box for f in photo.faces], 0)
+        pane.show_chip(photo.chips[0])
+        self._describe(side)
+        if analysis.embed_error is not None and analysis.encoder == self.encoder:
+            self._embed_failed(side, analysis.encoder, analysis.embed_error)
+        elif self.encoder not in photo.embeddings:
+            self._request_embeddings()
+        self.update_result()
+
+    def _photo_failed(self, side: int, exc: BaseException) -> None:
+        self.photos[side] = None
+        from facereid_engine.errors import NoFaceFoundError
+
+        self.panes[side].show_error(error_words(exc), offer_whole_image=isinstance(exc, NoFaceFoundError))
+        self.update_result()
+
+    def _describe(self, side: int) -> None:
+        photo = self.photos[side]
+        if photo.whole_image:
+            text = "The whole photo is used as the face."
+        elif len(photo.faces) == 1:
+            text = "1 face found."
+        else:
+            text = (f"{len(photo.faces)} faces found; comparing face {self.chosen[side] + 1} "
+                    "(click another face to compare it).")
+        self.panes[side].show_info(text)
+
+    def choose_face(self, side: int, index: int) -> None:
+        photo = self.photos[side]
+        if photo is None or not 0 <= index < len(photo.faces):
+            return
+        self.chosen[side] = index
+        self.panes[side].set_chosen(index)
+        self.panes[side].show_chip(photo.chips[index])
+        if not self.embed_errors[side]:
+            self._describe(side)
+        self._schedule()
+
+    # -- encoder, distance, threshold -----------------------------------------------------------
+    def _model_changed(self) -> None:
+        self.settings.setValue("compare/encoder", self.encoder)
+        self.settings.setValue("compare/distance", self.distance_name)
+        self._reset_threshold()
+        self._request_embeddings()
+        self._schedule()
+
+    def _reset_threshold(self) -> None:
+        from facereid_engine.thresholds import default_threshold
+
+        value, provisional = default_threshold(self.encoder, self.distance_name)
+        lo, hi, decimals = threshold_range(self.encoder, self.distance_name, value)
+        self.threshold.blockSignals(True)
+        self.threshold.set_range(lo, hi, decimals)
+        self.threshold.set_default(value, provisional)
+        self.threshold.blockSignals(False)
+
+    def _request_embeddings(self) -> None:
+        """Embed with the current encoder the photos that have no embeddings for it yet."""
+        encoder = self.encoder
+        for side, photo in enumerate(self.photos):
+            self.embed_errors[side] = ""
+            if photo is None or encoder in photo.embeddings:
+                if photo is not None:
+                    self._describe(side)
+                continue
+            self.panes[side].show_info(f"Embedding with {encoder}…")
+            self.worker.submit(f"compare-embed-{side}", partial(embed_photo, photo, encoder),
+                               label=f"Embedding photo {'AB'[side]} with {encoder}", interleave=True,
+                               on_result=partial(self._embedded, side, photo, encoder),
+                               on_error=partial(self._embed_failed, side, encoder))
+
+    def _embedded(self, side: int, photo: Photo, encoder: str, vectors) -> None:
+        photo.embeddings[encoder] = vectors
+        if self.photos[side] is photo:
+            self._describe(side)
+            self._schedule()
+
+    def _embed_failed(self, side: int, encoder: str, exc: BaseException) -> None:
+        if encoder != self.encoder:
+            return
+        self.embed_errors[side] = error_words(exc)
+        self.panes[side].show_error(self.embed_errors[side], keep_photo=True)
+        self.update_result()
+
+    def _schedule(self, *_args) -> None:
+        self._debounce.start()
+
+    # -- the answer -----------------------------------------------------------------------------
+    def update_result(self) -> None:
+        """Recompute the verdict from the embeddings at hand (never runs a model)."""
+        self._debounce.stop()
+        if not self.ready:
+            return
+        from facereid_engine.distances import distance as distance_between
+        from facereid_engine.reference_distances import reference_histogram
+
+        encoder, name = self.encoder, self.distance_name
+        missing = [side for side in (0, 1) if self.photos[side] is None]
+        if missing:
+            waiting = [side for side in missing if self.panes[side].path and not self.panes[side].error_text]
+            self.result.show_waiting("Finding faces…" if waiting else
+                                     "Drop two photos, one on each side, to compare them.")
+            return
+        if any(self.embed_errors):
+            self.result.show_waiting(next(e for e in self.embed_errors if e))
+            return
+        if any(encoder not in p.embeddings for p in self.photos):
+            self.result.show_waiting(f"Embedding the faces with {encoder}…")
+            return
+        a = self.photos[0].embeddings[encoder][self.chosen[0]]
+        b = self.photos[1].embeddings[encoder][self.chosen[1]]
+        value = distance_between(a, b, name)
+        threshold = self.threshold.value()
+        self.result.show_verdict(value <= threshold, value, threshold, DISTANCE_WORDS[name], encoder,
+                                 reference_histogram(encoder, name))
+
+    def shutdown(self) -> None:
+        self.settings.setValue("compare/encoder", self.encoder)
+        self.settings.setValue("compare/distance", self.distance_name)

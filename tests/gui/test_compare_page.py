@@ -1,0 +1,124 @@
+"""Compare page, driven through its real widgets with real LFW and group photos."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from facereid_engine.distances import distance as engine_distance
+from facereid_engine.thresholds import default_threshold
+from facereid_engine.verify import verification
+from conftest import GROUP, lfw_image
+from gui.helpers import drop_paths, wait_idle
+
+SAME = (lfw_image("Abel_Pacheco", 1), lfw_image("Abel_Pacheco", 4))
+OTHER = lfw_image("Dean_Barker", 1)
+
+
+@pytest.fixture
+def compare(make_window, qtbot):
+    window = make_window()
+    page = window.page("Compare")
+    window.tabs.setCurrentWidget(page)
+    return window, page
+
+
+def verdict(page) -> str:
+    return page.result.verdict.text()
+
+
+def test_drop_two_photos_then_another_person(compare, qtbot):
+    window, page = compare
+    event = drop_paths(page.panes[0], [SAME[0]])
+    assert event.isAccepted()
+    drop_paths(page.panes[1], [SAME[1]])
+    wait_idle(qtbot, window)
+    assert verdict(page) == "Same person" and page.result.same is True
+    expected = verification(*SAME)  # the engine's own answer for the same two files
+    assert page.result.distance == pytest.approx(expected.distance, abs=1e-6)
+    assert expected.verified
+    # boxes on the faces, the chosen one highlighted, its aligned chip shown
+    assert page.panes[0].view.boxes == [f.box for f in expected.faces1]
+    assert page.panes[0].view._chosen == 0
+    assert not page.panes[0].chip.pixmap().isNull()
+
+    drop_paths(page.panes[1], [OTHER])
+    wait_idle(qtbot, window)
+    assert verdict(page) == "Different people" and page.result.same is False
+    assert page.result.distance == pytest.approx(verification(SAME[0], OTHER).distance, abs=1e-6)
+    assert "0.6000" in page.result.details.text()
+
+
+def test_distance_threshold_and_encoder_controls(compare, qtbot):
+    window, page = compare
+    drop_paths(page.panes[0], [SAME[0], SAME[1]])  # two files on one pane: one on each side
+    wait_idle(qtbot, window)
+    assert page.panes[1].path == str(SAME[1])
+    a, b = (p.embeddings["dlib"][0] for p in page.photos)
+    embedded = [p.embeddings for p in page.photos]
+
+    page.set_distance("cosine")  # the threshold resets to the cosine default; nothing is re-embedded
+    value, _ = default_threshold("dlib", "cosine")
+    assert page.threshold.value() == pytest.approx(value)
+    qtbot.waitUntil(lambda: page.result.distance == pytest.approx(engine_distance(a, b, "cosine")), timeout=3000)
+    assert [p.embeddings for p in page.photos] == embedded
+    assert not window.worker.is_busy()
+
+    page.threshold.set_value(page.result.distance * 0.5)  # stricter than this pair: the verdict flips
+    qtbot.waitUntil(lambda: verdict(page) == "Different people", timeout=3000)
+    page.threshold.slider.setValue(page.threshold.slider.maximum())
+    qtbot.waitUntil(lambda: verdict(page) == "Same person", timeout=3000)
+
+    page.set_distance("euclidean_l2")
+    assert page.threshold.value() == pytest.approx(default_threshold("dlib", "euclidean_l2")[0])
+    qtbot.waitUntil(lambda: page.result.distance == pytest.approx(engine_distance(a, b, "euclidean_l2")),
+                    timeout=3000)
+
+    # An ImageNet encoder whose weights are not on this machine: said in words in each pane.
+    page.set_encoder("resnet")
+    wait_idle(qtbot, window)
+    for pane in page.panes:
+        assert pane.error_text.startswith("This encoder cannot be used here")
+        assert pane.view.boxes  # the photo and its faces stay
+    assert page.result.verdict.text() == ""
+    page.set_encoder("dlib")  # back: the embeddings are reused and the verdict comes back
+    qtbot.waitUntil(lambda: verdict(page) == "Same person", timeout=3000)
+    assert all(not pane.error_text for pane in page.panes)
+    assert page.threshold.value() == pytest.approx(default_threshold("dlib", "euclidean_l2")[0])
+
+
+def test_click_another_face_and_errors_in_the_pane(compare, qtbot, tmp_path):
+    window, page = compare
+    group = GROUP / "photos" / "face_recognition_two_people.jpg"
+    drop_paths(page.panes[0], [group])
+    drop_paths(page.panes[1], [GROUP / "enrollment" / "biden" / "biden.jpg"])
+    wait_idle(qtbot, window)
+    view = page.panes[0].view
+    assert len(view.boxes) == 2
+    first = page.result.distance
+    other = 1 - page.chosen[0]
+    centre = view.box_rect(other).center().toPoint()
+    from PySide6.QtCore import Qt
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=centre)
+    assert page.chosen[0] == other and view._chosen == other
+    qtbot.waitUntil(lambda: page.result.distance != first, timeout=3000)
+    faces = page.photos[0].embeddings["dlib"]
+    expected = engine_distance(faces[other], page.photos[1].embeddings["dlib"][0], "euclidean")
+    assert page.result.distance == pytest.approx(expected)
+    # Biden is one of the two: whichever face is his gives "same person"
+    distances = [engine_distance(f, page.photos[1].embeddings["dlib"][0]) for f in faces]
+    assert min(distances) <= 0.6 < max(distances)
+
+    not_image = tmp_path / "notes.jpg"
+    not_image.write_text("this is not a photo")
+    drop_paths(page.panes[1], [not_image])
+    wait_idle(qtbot, window)
+    assert page.panes[1].error_text.startswith("This file cannot be opened as a photo")
+    assert page.result.verdict.text() == ""
+
+    blank = tmp_path / "blank.png"
+    from PIL import Image
+    Image.fromarray(np.full((200, 200, 3), 128, np.uint8)).save(blank)
+    drop_paths(page.panes[1], [blank])
+    wait_idle(qtbot, window)
+    assert page.panes[1].error_text == "No face was found in this photo."
+    assert not page.panes[1].whole_button.isHidden()
