@@ -239,7 +239,8 @@ def _person_images(folder: Path) -> list[Path]:
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         out.extend(Path(dirpath) / f for f in sorted(filenames)
-                   if not f.startswith(".") and Path(f).suffix.lower() in _IMAGE_EXTENSIONS)
+                   if not f.startswith(".") and Path(f).suffix.lower() in _IMAGE_EXTENSIONS
+                   and os.path.isfile(os.path.join(dirpath, f)))
     return out
 
 
