@@ -1,0 +1,80 @@
+"""Worker-side work of the Charts page: read a pair set, evaluate encoders on it, keep the last result."""
+from __future__ import annotations
+
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+CACHE_NAME = "charts-last-evaluation.pickle"
+
+
+@dataclass(frozen=True)
+class PairSource:
+    """What to evaluate on: an LFW-format pairs file with its image folder, or a folder of people."""
+
+    kind: str  # "pairs" or "people"
+    path: str
+    images: str = ""
+    folds: int = 10
+
+    def describe(self) -> str:
+        if self.kind == "pairs":
+            return f"{Path(self.path).name} (images in {self.images})"
+        return f"people in {self.path}"
+
+
+def read_pair_set(source: PairSource):
+    """The :class:`~facereid_engine.pairsets.PairSet` of ``source`` (raises ``PairSetError``)."""
+    from facereid_engine.pairsets import identity_pairs, read_pairs_file
+
+    if source.kind == "pairs":
+        return read_pairs_file(source.path, source.images or None)
+    return identity_pairs(source.path, n_folds=source.folds)
+
+
+def evaluate_source(source: PairSource, encoders: list[str]):
+    """Generator: evaluate ``encoders`` with all three distances on ``source``; returns the
+    :class:`~facereid_engine.evaluation.Evaluation`, also saved as the page's last result."""
+    from facereid_engine.evaluation import evaluate
+    from facereid_engine.progress import Progress
+
+    yield Progress(0, 1, "reading the pairs")
+    pairs = read_pair_set(source)
+    evaluation = yield from evaluate(pairs, encoders)
+    for by_distance in evaluation.results.values():
+        for result in by_distance.values():  # what the charts read, computed here and not in the UI thread
+            _ = result.points, result.auc, result.eer, result.tar_at_far
+    save_last(source, evaluation)
+    return source, evaluation
+
+
+def cache_path() -> Path:
+    from facereid_engine.paths import cache_dir
+
+    return cache_dir() / CACHE_NAME
+
+
+def save_last(source: PairSource, evaluation) -> None:
+    """Keep the last evaluation so that the page shows it again at the next start."""
+    path = cache_path()
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        pickle.dump((source, evaluation), f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
+
+
+def load_last():
+    """(source, evaluation) of the last run, or None when there is none (or it no longer loads)."""
+    path = cache_path()
+    if not path.is_file():
+        return None
+    try:
+        with open(path, "rb") as f:
+            source, evaluation = pickle.load(f)
+        for by_distance in evaluation.results.values():
+            for result in by_distance.values():
+                _ = result.points, result.auc, result.eer, result.tar_at_far
+        return source, evaluation
+    except Exception:  # written by another version: evaluate again
+        return None

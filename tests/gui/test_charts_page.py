@@ -1,0 +1,71 @@
+"""Charts page: evaluate a small real LFW pair set in the worker and find the charts drawn."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import LFW, LFW_IMAGES
+from facereid_engine.metrics import accuracy_at
+from gui.helpers import wait_idle
+
+
+def small_pairs_file(tmp_path):
+    """20 LFW pairs (2 folds of 5 matched + 5 mismatched) taken from View 1's test file."""
+    rows = (LFW / "pairsDevTest.txt").read_text().splitlines()
+    matched, mismatched = rows[1:11], rows[501:511]
+    lines = ["2 5", *matched[:5], *mismatched[:5], *matched[5:], *mismatched[5:]]
+    path = tmp_path / "pairs-small.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_evaluate_small_pair_set_and_reopen(make_window, qtbot, tmp_path):
+    window = make_window()
+    page = window.page("Charts")
+    window.tabs.setCurrentWidget(page)
+    wait_idle(qtbot, window)
+    assert page.table.rowCount() == 0  # nothing cached yet in this test's home
+
+    pairs = small_pairs_file(tmp_path)
+    page.set_checked_encoders(["dlib"])
+    page.evaluate_pairs(str(pairs), str(LFW_IMAGES))
+    assert page.is_running() and page.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: not page.is_running(), timeout=120_000)
+    assert page.status.text().startswith("Evaluated"), page.status.text()
+
+    # three distances, each a row and a curve; the chart has its three axes drawn
+    assert page.table.rowCount() == 3
+    assert sorted(page.table.item(r, 1).text() for r in range(3)) == ["cosine", "euclidean", "euclidean_l2"]
+    axes = page.chart.axes()
+    assert set(axes) == {"accuracy", "roc", "histograms"}
+    assert len(axes["accuracy"].get_legend().get_texts()) == 3
+    assert len(axes["roc"].lines) >= 3
+    assert len(axes["histograms"].patches) > 0
+    result = page.selected_result()
+    assert result.distances.shape == (20,)
+    assert page.threshold.value() == pytest.approx(result.threshold, abs=1e-3)
+
+    # moving the threshold moves the line and gives the accuracy there, live
+    lo, hi = page.threshold.range()
+    for fraction in (0.2, 0.8):
+        page.threshold.set_value(lo + (hi - lo) * fraction)
+        t = page.threshold.value()
+        qtbot.waitUntil(lambda: page.chart.threshold_line_x() == pytest.approx(t), timeout=2000)
+        expected = accuracy_at(result.distances, result.same, t)
+        assert page.accuracy_at_threshold() == pytest.approx(expected)
+        assert f"{expected:.2%}" in page.accuracy_label.text()
+
+    # an encoder without weights here: said in words, nothing else lost
+    page.set_checked_encoders(["dlib", "resnet"])
+    page.evaluate()
+    qtbot.waitUntil(lambda: not page.is_running(), timeout=60_000)
+    assert page.status.text().startswith("Could not evaluate")
+    assert page.table.rowCount() == 3
+
+    # reopening shows the last evaluation without computing it again
+    window.close()
+    again = make_window()
+    page2 = again.page("Charts")
+    qtbot.waitUntil(lambda: page2.table.rowCount() == 3, timeout=20_000)
+    assert "previous session" in page2.status.text()
+    assert set(page2.chart.axes()) == {"accuracy", "roc", "histograms"}
+    assert not page2.is_running()
