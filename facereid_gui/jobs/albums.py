@@ -1,0 +1,140 @@
+"""Worker-side work of the Albums page: open the library, read it for the page, scan, correct, export.
+
+Every function here touches the library or decodes images, so it runs in the worker thread only;
+it hands the page plain records and ``QImage`` thumbnails.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtGui import QImage
+
+from ..widgets.qimage import downscaled, qimage_from_array
+
+PHOTO_SIDE = 1400
+
+
+@dataclass
+class PersonCard:
+    person: object  # facereid_engine.library Person
+    cover: QImage | None
+
+
+@dataclass
+class FaceCard:
+    info: object  # facereid_engine.library FaceInfo
+    thumbnail: QImage | None
+
+
+@dataclass
+class SuggestionCard:
+    person_a: int
+    person_b: int
+    name_a: str
+    name_b: str
+    distance: float
+
+
+@dataclass
+class AlbumsSnapshot:
+    """Everything the Albums page shows of the library, read in one go."""
+
+    path: str
+    counts: dict
+    people: list[PersonCard]
+    unsorted_count: int
+    unsorted_cover: QImage | None
+    suggestions: list[SuggestionCard] = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    last_correction: str | None = None
+
+
+class LibraryHolder:
+    """The page's library, opened on first use in the worker thread and used only there."""
+
+    def __init__(self, path: str | os.PathLike | None) -> None:
+        self.path = path
+        self._library = None
+
+    def get(self):
+        if self._library is None:
+            from facereid_engine.library import Library
+
+            self._library = Library(self.path)
+        return self._library
+
+    def close(self) -> None:
+        if self._library is not None:
+            self._library.close()
+            self._library = None
+
+
+def thumbnail(library, face_id: int) -> QImage | None:
+    data = library.face_thumbnail(face_id)
+    if not data:
+        return None
+    image = QImage.fromData(data)
+    return None if image.isNull() else image
+
+
+def snapshot(library) -> AlbumsSnapshot:
+    """Read the people, counts, suggestions and errors of the library."""
+    people = library.people()
+    cards = [PersonCard(p, thumbnail(library, p.cover_face_id) if p.cover_face_id else None) for p in people]
+    unsorted = library.unsorted()
+    cover = thumbnail(library, max(unsorted, key=lambda f: f.size).id) if unsorted else None
+    names = {p.id: p.display_name for p in people}
+    suggestions = [SuggestionCard(s.person_a, s.person_b, names.get(s.person_a, f"Person {s.person_a}"),
+                                  names.get(s.person_b, f"Person {s.person_b}"), s.distance)
+                   for s in library.suggestions()
+                   if s.person_a in names and s.person_b in names]
+    return AlbumsSnapshot(str(library.path), library.counts(), cards, len(unsorted), cover, suggestions,
+                          library.errors(), library.last_correction())
+
+
+def person_faces(library, person_id: int | None) -> list[FaceCard]:
+    """The faces of a person (``None``: the unsorted faces) with their thumbnails."""
+    faces = library.unsorted() if person_id is None else library.faces(person_id)
+    return [FaceCard(f, thumbnail(library, f.id)) for f in faces]
+
+
+def correct(library, action: str, *args):
+    """Apply one correction (a method of the library, e.g. ``rename``) and return the new snapshot."""
+    getattr(library, action)(*args)
+    return snapshot(library)
+
+
+def undo(library):
+    """Undo the last correction; returns (what was undone or None, the new snapshot)."""
+    undone = library.undo()
+    return undone, snapshot(library)
+
+
+def scan(library, folder: str, encoder: str = "dlib"):
+    """Generator: scan ``folder`` into the library (incremental), regroup, and return the new snapshot."""
+    from facereid_engine.scanning import scan_folder
+
+    report = yield from scan_folder(library, folder, encoder=encoder)
+    return report, snapshot(library)
+
+
+def export(library, destination: str):
+    """Export the albums to ``destination``; returns the engine's report of what was written."""
+    from facereid_engine.export import export_albums
+
+    return export_albums(library, destination)
+
+
+def photo_with_box(path: str, box) -> tuple[QImage, float]:
+    """A photo (downscaled for the screen) to show one face in context."""
+    from facereid_engine.images import load_image
+
+    image = load_image(path)
+    shown, scale = downscaled(image, PHOTO_SIDE)
+    return qimage_from_array(shown), scale
+
+
+def folder_name(path: str) -> str:
+    return Path(path).name or path
