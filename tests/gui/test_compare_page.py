@@ -122,3 +122,8 @@ def test_click_another_face_and_errors_in_the_pane(compare, qtbot, tmp_path):
     wait_idle(qtbot, window)
     assert page.panes[1].error_text == "No face was found in this photo."
     assert not page.panes[1].whole_button.isHidden()
+    page.panes[1].whole_button.click()  # "this photo is already a face crop"
+    wait_idle(qtbot, window)
+    assert page.panes[1].message.text() == "The whole photo is used as the face."
+    assert page.panes[1].view.boxes == [(0, 0, 199, 199)]
+    assert page.result.verdict.text() in ("Same person", "Different people")
