@@ -4,7 +4,7 @@ from __future__ import annotations
 from html import escape as _escape
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from ..resources import icon
 
@@ -19,8 +19,8 @@ def about_html(info=None) -> str:
 
     try:
         ver = version("facereid")
-    except PackageNotFoundError:
-        ver = "development"
+    except PackageNotFoundError:  # running from a source checkout
+        from facereid_engine import __version__ as ver
     parts = [f"<h2>FaceReID {escape(ver)}</h2>",
              "<p>Face re-identification on your own computer: compare two photos, sort a folder of "
              "photos into albums per person, and measure how well each model does.</p>"]
@@ -53,9 +53,13 @@ class AboutDialog(QDialog):
         self.text.setWordWrap(True)
         self.text.setTextFormat(Qt.TextFormat.RichText)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.text.setContentsMargins(8, 8, 8, 8)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.text)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.text)
+        layout.addWidget(scroll, 1)
         layout.addWidget(buttons)
-        self.resize(720, 420)
+        self.resize(820, 620)
