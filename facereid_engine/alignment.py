@@ -103,17 +103,30 @@ def _lround(v: float) -> int:
 # ---- the image pyramid and the sampling ----------------------------------------------------
 
 def pyramid_down2(image: np.ndarray) -> np.ndarray:
-    """dlib's ``pyramid_down<2>`` on a uint8 (H, W, C) image: [1 4 6 4 1] filter, keep every other pixel."""
+    """dlib's ``pyramid_down<2>`` on a uint8 (H, W, C) image: [1 4 6 4 1] filter, keep every other pixel.
+
+    dlib filters rows then columns in integers and divides the 5x5 sums by 256 (truncating); the
+    sums are exact, so filtering the kept rows first gives the same pixels with half the work.
+    """
     h, w = image.shape[:2]
     if h <= 8 or w <= 8:
         return np.zeros((0, 0) + image.shape[2:], dtype=np.uint8)
     oh, ow = (h - 3) // 2, (w - 3) // 2
-    src = image.astype(np.uint16)
-    tmp = (src[:, 0:2 * ow:2] + 4 * src[:, 1:2 * ow + 1:2] + 6 * src[:, 2:2 * ow + 2:2]
-           + 4 * src[:, 3:2 * ow + 3:2] + src[:, 4:2 * ow + 4:2])
-    out = (tmp[0:2 * oh:2] + 4 * tmp[1:2 * oh + 1:2] + 6 * tmp[2:2 * oh + 2:2]
-           + 4 * tmp[3:2 * oh + 3:2] + tmp[4:2 * oh + 4:2])
-    return (out >> 8).astype(np.uint8)
+    u16 = np.uint16
+    vert = np.add(image[0:2 * oh:2], image[4:2 * oh + 4:2], dtype=u16)
+    tmp = np.add(image[1:2 * oh + 1:2], image[3:2 * oh + 3:2], dtype=u16)
+    tmp <<= 2
+    vert += tmp
+    np.multiply(image[2:2 * oh + 2:2], 6, out=tmp, dtype=u16)
+    vert += tmp
+    out = np.add(vert[:, 0:2 * ow:2], vert[:, 4:2 * ow + 4:2])
+    tmp = np.add(vert[:, 1:2 * ow + 1:2], vert[:, 3:2 * ow + 3:2])
+    tmp <<= 2
+    out += tmp
+    np.multiply(vert[:, 2:2 * ow + 2:2], 6, out=tmp, dtype=u16)
+    out += tmp
+    out >>= 8
+    return out.astype(np.uint8)
 
 
 def _sample_bilinear(src: np.ndarray, tform, rows: int, cols: int) -> np.ndarray:
@@ -124,18 +137,19 @@ def _sample_bilinear(src: np.ndarray, tform, rows: int, cols: int) -> np.ndarray
     x = (m00 * c + m01 * r) + b0
     y = (m10 * c + m11 * r) + b1
     left, top = np.floor(x), np.floor(y)
-    nr, nc = src.shape[:2]
-    ok = (left >= 0) & (top >= 0) & (left + 1 < nc) & (top + 1 < nr)
-    out = np.zeros((rows, cols, src.shape[2]), dtype=np.uint8)
+    nr, nc, channels = src.shape
+    ok = (left >= 0) & (top >= 0) & (left < nc - 1) & (top < nr - 1)
     if not ok.any():
-        return out
-    lr = (x - left)[ok][:, None]
-    tb = (y - top)[ok][:, None]
-    li, ti = left[ok].astype(np.intp), top[ok].astype(np.intp)
+        return np.zeros((rows, cols, channels), dtype=np.uint8)
+    lr = (x - left)[..., None]
+    tb = (y - top)[..., None]
+    li = np.where(ok, left, 0).astype(np.intp)
+    ti = np.where(ok, top, 0).astype(np.intp)
     tl, tr = src[ti, li].astype(np.float64), src[ti, li + 1].astype(np.float64)
     bl, br = src[ti + 1, li].astype(np.float64), src[ti + 1, li + 1].astype(np.float64)
     value = (1 - tb) * ((1 - lr) * tl + lr * tr) + tb * ((1 - lr) * bl + lr * br)
-    out[ok] = value.astype(np.uint8)  # truncation, as dlib's static_cast<unsigned char>
+    out = value.astype(np.uint8)  # truncation, as dlib's static_cast<unsigned char>
+    out[~ok] = 0
     return out
 
 
@@ -164,9 +178,9 @@ def extract_chip(image: np.ndarray, details: ChipDetails) -> np.ndarray:
     if angle == 0 and rows == _height(rect) and cols == _width(rect):
         return _basic_chip(image, rect)
     # the pyramid depth and the crop dlib takes around the rotated rectangle
-    down, depth, grow = _rect_down(rect), 0, 2.0
+    down, grow = _rect_down(rect), 2.0
     while _area(down) > size:
-        down, depth, grow = _rect_down(down), depth + 1, grow * 2 + 2
+        down, grow = _rect_down(down), grow * 2 + 2
     sin_a, cos_a = math.sin(angle), math.cos(angle)
     cent = _center(rect)
     corners = [_rotate_point(cent, p, sin_a, cos_a)

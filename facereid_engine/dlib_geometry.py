@@ -2,10 +2,10 @@
 
 The shape predictor and the face chip both fit transforms with dlib's own SVD (``svd4`` in
 dlib/matrix/matrix_la.h, behind ``svd3``, ``svd`` and ``pinv`` when dlib is built without LAPACK,
-as the dlib-bin wheels are). The last bits of those
-transforms decide how pixel positions round and how interpolated pixel values truncate, so this
-module repeats dlib's arithmetic in the same order, in plain Python floats (IEEE doubles, as dlib's
-SSE code without FMA). Matrices are lists of rows; points are ``(x, y)`` tuples of floats.
+as the dlib-bin wheels are). The last bits of those transforms decide how pixel positions round
+and how interpolated pixel values truncate, so this module repeats dlib's arithmetic in the same
+order, in plain Python floats (IEEE doubles, like dlib's compiled code, which has no FMA).
+Matrices are lists of rows; points are ``(x, y)`` tuples of floats.
 """
 from __future__ import annotations
 
@@ -229,16 +229,8 @@ def pinv(matrix: Sequence[Sequence[float]]) -> Matrix:
     return _matmul(scaled, _transpose(u))
 
 
-def find_affine_transform(from_points: Sequence[Point], to_points: Sequence[Point]) -> Affine:
-    """dlib's ``find_affine_transform``: least squares through ``Q * pinv(P)``."""
-    p = [[float(x) for x, _ in from_points], [float(y) for _, y in from_points], [1.0] * len(from_points)]
-    q = [[float(x) for x, _ in to_points], [float(y) for _, y in to_points]]
-    m = _matmul(q, pinv(p))
-    return (m[0][0], m[0][1], m[1][0], m[1][1]), (m[0][2], m[1][2])
-
-
 def affine_from_pinv(pinv_p: Matrix, to_points: Sequence[Point]) -> Affine:
-    """``find_affine_transform`` with ``pinv(P)`` of the fixed source points already computed."""
+    """dlib's ``find_affine_transform`` (``Q * pinv(P)``), given ``pinv(P)`` of the fixed source points."""
     q = [[float(x) for x, _ in to_points], [float(y) for _, y in to_points]]
     m = _matmul(q, pinv_p)
     return (m[0][0], m[0][1], m[1][0], m[1][1]), (m[0][2], m[1][2])

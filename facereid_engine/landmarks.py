@@ -31,12 +31,9 @@ def _grey_at(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """dlib's grey value of the pixels at integer positions, 0 outside the image (float32)."""
     h, w = image.shape[:2]
     inside = (x >= 0) & (x < w) & (y >= 0) & (y < h)
-    out = np.zeros(x.shape, dtype=np.float32)
-    pix = image[y[inside], x[inside]]
-    if image.ndim == 3:
-        pix = pix.astype(np.uint16).sum(axis=-1) // 3
-    out[inside] = pix
-    return out
+    pix = image[np.where(inside, y, 0), np.where(inside, x, 0)]
+    grey = pix if pix.ndim == x.ndim else pix.sum(axis=-1, dtype=np.uint16) // 3
+    return np.where(inside, grey, 0).astype(np.float32)
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:
@@ -51,8 +48,18 @@ class ShapePredictor:
 
     def __init__(self, model: ShapePredictorModel):
         self.model = model
+        n_casc, n_trees, n_splits, _ = model.split_index.shape
+        n_leaves = model.leaves.shape[2]
         self._initial_points = [(float(x), float(y)) for x, y in model.initial_shape.reshape(-1, 2)]
-        self._trees = np.arange(model.split_index.shape[1])
+        self._depth = int(np.log2(n_leaves))
+        # flat per-cascade tables: entry (tree, node) sits at tree * n_splits + node
+        self._idx1 = model.split_index[..., 0].reshape(n_casc, -1).astype(np.intp)
+        self._idx2 = model.split_index[..., 1].reshape(n_casc, -1).astype(np.intp)
+        self._thresh = model.split_thresh.reshape(n_casc, -1)
+        self._leaves = model.leaves.reshape(n_casc, n_trees * n_leaves, -1)
+        self._split_base = np.arange(n_trees) * n_splits
+        self._leaf_base = np.arange(n_trees) * n_leaves - n_splits  # leaf index = node - n_splits
+        self._ax = 2 * model.anchor.astype(np.intp)
 
     @property
     def num_parts(self) -> int:
@@ -68,39 +75,42 @@ class ShapePredictor:
         boxes = [tuple(int(v) for v in b) for b in boxes]
         if not boxes:
             return np.zeros((0, self.num_parts, 2), dtype=np.float64)
-        m = self.model
-        n = len(boxes)
-        # unnormalizing_tform per box: 2x2 matrix and offset, as float64 columns (n, 1)
+        # unnormalizing_tform per box, as float64 columns (n, 1): m00, m01, m10, m11, b0, b1
         to_img = [affine_from_pinv(_UNIT_PINV, [(l, t), (r, t), (r, b)]) for l, t, r, b in boxes]
         a = np.array([[*mm, *bb] for mm, bb in to_img], dtype=np.float64).T[:, :, None]
-        shapes = np.tile(m.initial_shape, (n, 1))
-        rows = np.arange(n)[:, None]
-        n_splits = m.split_index.shape[2]
-        for c in range(m.split_index.shape[0]):
-            tf = np.empty((4, n, 1), dtype=np.float32)
-            for i in range(n):
-                current = [(float(x), float(y)) for x, y in shapes[i].reshape(-1, 2)]
-                tf[:, i, 0] = find_similarity_transform(self._initial_points, current)[0]
-            dx, dy = m.deltas[c, :, 0], m.deltas[c, :, 1]
-            anchor = m.anchor[c]
-            px = (tf[0] * dx + tf[1] * dy) + shapes[:, 2 * anchor]  # float32, as dlib
-            py = (tf[2] * dx + tf[3] * dy) + shapes[:, 2 * anchor + 1]
-            px, py = px.astype(np.float64), py.astype(np.float64)
-            ix = np.floor(((a[0] * px + a[1] * py) + a[4]) + 0.5).astype(np.int64)
-            iy = np.floor(((a[2] * px + a[3] * py) + a[5]) + 0.5).astype(np.int64)
-            grey = _grey_at(image, ix, iy)
-            node = np.zeros((n, len(self._trees)), dtype=np.int64)
-            for _ in range(int(np.log2(n_splits + 1))):
-                idx = m.split_index[c, self._trees, node]
-                go_left = grey[rows, idx[..., 0]] - grey[rows, idx[..., 1]] > m.split_thresh[c, self._trees, node]
-                node = np.where(go_left, 2 * node + 1, 2 * node + 2)
-            leaves = m.leaves[c, self._trees, node - n_splits]
-            both = np.concatenate([shapes[:, None, :], leaves], axis=1)
-            shapes = np.add.accumulate(both, axis=1, dtype=np.float32)[:, -1]
+        shapes = np.tile(self.model.initial_shape, (len(boxes), 1))
+        for c in range(len(self._idx1)):
+            shapes = self._cascade(c, image, shapes, a)
         sx, sy = shapes[:, 0::2].astype(np.float64), shapes[:, 1::2].astype(np.float64)
         x = np.floor(((a[0] * sx + a[1] * sy) + a[4]) + 0.5)
         y = np.floor(((a[2] * sx + a[3] * sy) + a[5]) + 0.5)
         return np.stack([x, y], axis=-1)
+
+    def _cascade(self, c: int, image: np.ndarray, shapes: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """One cascade for every face: read the feature pixels, walk all trees, add their leaves."""
+        n = len(shapes)
+        tf = np.empty((4, n, 1), dtype=np.float32)  # mean-to-current shape transform, cast to float
+        for i in range(n):
+            current = [(float(x), float(y)) for x, y in shapes[i].reshape(-1, 2)]
+            tf[:, i, 0] = find_similarity_transform(self._initial_points, current)[0]
+        dx, dy = self.model.deltas[c, :, 0], self.model.deltas[c, :, 1]
+        ax = self._ax[c]
+        px = ((tf[0] * dx + tf[1] * dy) + shapes[:, ax]).astype(np.float64)  # float32 sums, as dlib
+        py = ((tf[2] * dx + tf[3] * dy) + shapes[:, ax + 1]).astype(np.float64)
+        ix = np.floor(((a[0] * px + a[1] * py) + a[4]) + 0.5).astype(np.intp)
+        iy = np.floor(((a[2] * px + a[3] * py) + a[5]) + 0.5).astype(np.intp)
+        grey = _grey_at(image, ix, iy)
+        flat_grey = grey.ravel()
+        row = (np.arange(n) * grey.shape[1])[:, None]
+        idx1, idx2, thresh = self._idx1[c], self._idx2[c], self._thresh[c]
+        node = np.zeros((n, len(self._split_base)), dtype=np.intp)
+        for _ in range(self._depth):
+            at = self._split_base + node
+            left = flat_grey[row + idx1[at]] - flat_grey[row + idx2[at]] > thresh[at]
+            node = 2 * node + 2 - left
+        leaves = self._leaves[c][self._leaf_base + node]
+        both = np.concatenate([shapes[:, None, :], leaves], axis=1)
+        return np.add.accumulate(both, axis=1, dtype=np.float32)[:, -1]
 
 
 @functools.lru_cache(maxsize=4)

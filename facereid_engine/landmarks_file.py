@@ -50,18 +50,18 @@ class ShapePredictorModel:
 class _Ints:
     """A cursor over the decoded integers of the file body, reporting byte offsets in errors."""
 
-    def __init__(self, values: np.ndarray, starts: np.ndarray, base: int, path: str):
-        self.values, self.starts, self.base, self.path = values, starts, base, path
+    def __init__(self, values: np.ndarray, starts: np.ndarray, base: int, end: int, path: str):
+        self.values, self.starts, self.base, self.end, self.path = values, starts, base, end, path
         self.i = 0
 
     def fail(self, what: str) -> ModelFileError:
-        k = min(self.i, len(self.starts) - 1)
-        at = self.base + (int(self.starts[k]) if k >= 0 else 0)
+        at = self.base + int(self.starts[self.i]) if self.i < len(self.starts) else self.end
         return ModelFileError(self.path, f"damaged or unexpected shape predictor file: {what} at byte {at}")
 
     def take(self, n: int) -> np.ndarray:
         if n < 0 or self.i + n > len(self.values):
-            raise self.fail("file ends early")
+            self.i = len(self.values)
+            raise self.fail("file ends early (truncated?)")
         out = self.values[self.i:self.i + n]
         self.i += n
         return out
@@ -103,7 +103,7 @@ def _decode_body(reader: DlibReader) -> _Ints:
         sel = np.nonzero(sizes >= k)[0]
         values[sel] |= raw[starts[sel] + k].astype(np.int64) << (8 * (k - 1))
     values = np.where(control & 0x80, -values, values)
-    return _Ints(values, starts, reader.pos, reader.path)
+    return _Ints(values, starts, reader.pos, len(reader.data), reader.path)
 
 
 def _read_forest(ints: _Ints, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
