@@ -8,6 +8,8 @@ input tensor) and 8-bit RGB images (upsampling with ``pyramid_up``).
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 F32 = np.float32
@@ -17,6 +19,7 @@ def _scales(in_n: int, out_n: int) -> float:
     return (in_n - 1) / float(max(out_n - 1, 1))
 
 
+@lru_cache(maxsize=256)
 def _rows(in_nr: int, out_nr: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per output row: top and bottom source rows and the double fraction (y accumulated in double)."""
     y_scale = _scales(in_nr, out_nr)
@@ -29,7 +32,20 @@ def _rows(in_nr: int, out_nr: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         top[r] = t
         frac[r] = y - t
     bottom = np.minimum(top + 1, in_nr - 1)
-    return top, bottom, frac
+    return _frozen(top), _frozen(bottom), _frozen(frac)
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False  # cached and shared between calls
+    return a
+
+
+@lru_cache(maxsize=256)
+def _columns(in_nc: int, out_nc: int) -> "_Columns":
+    cols = _Columns(in_nc, out_nc)
+    for name in ("s_left", "s_lr", "s_ilr", "t_left", "t_right", "t_lr"):
+        _frozen(getattr(cols, name))
+    return cols
 
 
 class _Columns:
@@ -48,10 +64,9 @@ class _Columns:
         # the block loop stops at the first block whose last lane reads past the row
         stop = np.nonzero(right[:, 3] >= in_nc)[0]
         n_blocks = int(stop[0]) if stop.size else steps
+        # (dlib does not check out_nc in that loop; the right[3] test ends it first in practice)
         n_blocks = min(n_blocks, (out_nc + 3) // 4)
-        # blocks may run past out_nc? no: dlib has no such check, but right[3] < in_nc bounds it
-        c_simd = 4 * n_blocks
-        self.c_simd = min(c_simd, out_nc)
+        self.c_simd = min(4 * n_blocks, out_nc)
         xs = xs[:n_blocks].reshape(-1)[: self.c_simd]
         left = left[:n_blocks].reshape(-1)[: self.c_simd]
         self.s_left = left.astype(np.int64)
@@ -70,7 +85,6 @@ class _Columns:
         self.t_left = t_left
         self.t_right = np.minimum(t_left + 1, in_nc - 1)
         self.t_lr = t_lr
-        self.c_simd_exact = c_simd  # columns dlib wrote in blocks (may exceed out_nc: see below)
 
 
 def _blend_block(src: np.ndarray, top, bottom, tb: np.ndarray, cols: "_Columns") -> np.ndarray:
@@ -103,7 +117,7 @@ def resize_float(src: np.ndarray, out_nr: int, out_nc: int) -> np.ndarray:
     if out_nr == 0 or out_nc == 0 or in_nr == 0 or in_nc == 0:
         return out
     top, bottom, tb = _rows(in_nr, out_nr)
-    cols = _Columns(in_nc, out_nc)
+    cols = _columns(in_nc, out_nc)
     if cols.c_simd:
         out[:, : cols.c_simd] = _blend_block(src, top, bottom, tb, cols)
     if cols.c_simd < out_nc:
@@ -127,7 +141,7 @@ def resize_rgb(src: np.ndarray, out_nr: int, out_nc: int) -> np.ndarray:
     if out_nr == 0 or out_nc == 0 or in_nr == 0 or in_nc == 0:
         return out
     top, bottom, tb = _rows(in_nr, out_nr)
-    cols = _Columns(in_nc, out_nc)
+    cols = _columns(in_nc, out_nc)
     img = src.astype(F32)
     if cols.c_simd:
         out[:, : cols.c_simd] = _blend_block(img, top, bottom, tb, cols).astype(np.int32).astype(np.uint8)
@@ -161,7 +175,7 @@ def resize_float_inplace(data: np.ndarray, src: tuple[int, int, int, int],
     if min(in_nr, in_nc, out_nr, out_nc) <= 0:
         return
     top, bottom, tb = _rows(in_nr, out_nr)
-    cols = _Columns(in_nc, out_nc)
+    cols = _columns(in_nc, out_nc)
     for k in range(data.shape[2]):
         plane = data[:, :, k]
         for r in range(out_nr):
