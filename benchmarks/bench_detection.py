@@ -54,7 +54,8 @@ def main() -> None:
     for side in args.sides:
         sets[f"group photo, long side {side}"] = [scaled(p, side) for p in photos]
 
-    ours.detect(sets["lfw 250x250"][0], args.upsample)  # warm-up
+    sets = {name: images for name, images in sets.items() if images}
+    ours.detect(next(iter(sets.values()))[0], args.upsample)  # warm-up
     rows = []
     for name, images in sets.items():
         t_ours, t_dlib, exact, faces = [], [], True, 0

@@ -74,7 +74,7 @@ class MMODDetector:
 
     def _decode(self, scores: np.ndarray, rects, upsample: int) -> list[Detection]:
         opts = self.model.options
-        boxes, values, windows = [], [], []
+        boxes, values = [], []
         for k, window in enumerate(opts.windows):
             b, v = score_map_to_boxes(scores[k], rects, self._scale, self._offset,
                                       (window.width, window.height), self.model.pyramid_rate)
