@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the engine sets it; before torch loads
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DATA = Path(os.environ.get("FACEREID_DATA", ROOT.parent / "shared" / "data")).resolve()

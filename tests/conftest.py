@@ -13,6 +13,8 @@ LFW_IMAGES = LFW / "images"
 GROUP = DATA / "group_photos"
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Before torch is imported anywhere: torch threads that sleep while waiting (see facereid_engine).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def lfw_image(name: str, number: int) -> Path:
