@@ -88,7 +88,8 @@ class ScanResult:
         if self.errors:
             parts.append(f"{len(self.errors)} could not be read")
         if self.grouped is not None:
-            parts.append(f"{self.grouped.people} people, {self.grouped.unsorted} faces unsorted")
+            n = self.grouped.people
+            parts.append(f"{n} {'person' if n == 1 else 'people'}, {self.grouped.unsorted} faces unsorted")
         return "; ".join(parts) + f" ({self.seconds:.1f} s)."
 
 
@@ -261,8 +262,9 @@ def _process(library, pipeline, settings: ScanSettings, image: np.ndarray, path:
     records = [FaceRecord(box=f.box, score=float(f.score), landmarks=f.landmarks, sharpness=sharpness(c),
                           embedding=v, thumbnail=thumbnail(image, f.box))
                for f, c, v in zip(faces, chips, vectors)]
-    library.record_photo(path, size, mtime, image.shape[1], image.shape[0], records, settings.encoder,
-                         settings.detector)
+    detector = f"mmod max_side={getattr(pipeline, 'max_side', settings.max_side)} " \
+               f"upsample={getattr(pipeline, 'upsample', settings.upsample)}"
+    library.record_photo(path, size, mtime, image.shape[1], image.shape[0], records, settings.encoder, detector)
     return len(records)
 
 
