@@ -11,16 +11,13 @@ A fresh FACEREID_HOME (temporary) is used unless ``--home`` is given, so the fir
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-LFW = ROOT.parent / "shared" / "data" / "lfw"
+from _common import LFW, report as write_report
 
 
 def dlib_bin_seconds_per_image(paths: list[Path]) -> float:
@@ -92,10 +89,7 @@ def main() -> None:
     })
     if args.reference:
         report["speed_vs_dlib_bin"] = round(report["dlib_bin_seconds_per_image"] / per_image, 2)
-    text = json.dumps(report, indent=1)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
+    write_report("bench_lfw_eval", report, args.out)
 
 
 if __name__ == "__main__":

@@ -156,3 +156,20 @@ def test_unknown_and_unavailable_encoders_are_clear_errors(capsys, files, monkey
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     code, _, err = _eval(capsys, "--pairs", str(files["test"]), "--encoder", "resnet")
     assert code == 2 and "resnet50-" in err and err.startswith("facereid: error: ")
+
+
+def test_other_encoders_run_through_the_same_path_with_random_weights(tmp_path):
+    """Mechanics only: an ImageNet encoder with RANDOM weights (its vectors mean nothing), 224-px chips,
+    a cache of its own that never mixes with real weights."""
+    from facereid_engine.encoders.imagenet import load_imagenet_encoder
+    encoder = load_imagenet_encoder("squeezenet", weights="random")
+    path = tmp_path / "four.txt"
+    path.write_text("\n".join(["2 1", SMALL[1], SMALL[6], SMALL[11], SMALL[16]]) + "\n")
+    pairs = read_pairs_file(path, LFW_IMAGES)
+    evaluation = run(evaluate(pairs, [encoder], ["cosine"]))
+    result = evaluation.results["squeezenet"]["cosine"]
+    assert evaluation.encoders["squeezenet"].dim == encoder.dim == 512 * 13 * 13
+    assert result.score.protocol == "k-fold" and len(result.score.thresholds) == 2 and len(result.distances) == 4
+    keys = [(str(p), os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in pairs.images]
+    with EmbeddingCache("squeezenet@random") as cache:
+        assert cache.lookup(keys, "v1;centre;up0;side2048", False).keys() == set(range(len(pairs.images)))
