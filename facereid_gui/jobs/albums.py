@@ -115,8 +115,9 @@ def undo(library):
 def scan(library, folder: str, encoder: str = "dlib"):
     """Generator: scan ``folder`` into the library (incremental), regroup, and return the new snapshot."""
     from facereid_engine.scanning import scan_folder
+    from facereid_engine.verify import get_pipeline
 
-    report = yield from scan_folder(library, folder, encoder=encoder)
+    report = yield from scan_folder(library, folder, encoder=encoder, pipeline=get_pipeline(encoder))
     return report, snapshot(library)
 
 

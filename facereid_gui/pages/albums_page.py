@@ -73,7 +73,9 @@ class AlbumsPage(Page):
         bar = QHBoxLayout()
         for w in (self.add_button, self.rescan_button, self.export_button, self.undo_button):
             bar.addWidget(w)
-        bar.addWidget(self.progress, 1)
+        bar.addStretch(1)
+        self.progress.setMinimumWidth(320)
+        bar.addWidget(self.progress)
         bar.addWidget(self.cancel_button)
         self.counts = QLabel("Opening the library…")
         self.status = QLabel("")
@@ -280,7 +282,7 @@ class AlbumsPage(Page):
         if event.total:
             self.progress.setRange(0, event.total)
             self.progress.setValue(event.done)
-            self.progress.setFormat("%v / %m photos")
+            self.progress.setFormat("%v / %m")
         faces = event.info.get("faces")
         words = event.message or ""
         self._say(f"Scanning: {event.done} of {event.total} photos"
