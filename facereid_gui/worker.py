@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -26,6 +27,9 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 #: Seconds between two progress signals of one job (the last one always goes through).
 PROGRESS_INTERVAL = 0.05
+#: How long a thread may run Python code before another one waiting for the GIL gets it: shorter than
+#: Python's 5 ms default, so that the UI thread gets it back quickly from the worker.
+SWITCH_INTERVAL = 0.001
 
 _ids = itertools.count(1)
 
@@ -215,6 +219,7 @@ class EngineWorker(QObject):
         self._runner.error.connect(self._on_error)
         self._runner.cancelled.connect(self._on_cancelled)
         self._runner.idle.connect(self._on_idle)
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
         self._thread.start()
         self._stopped = False
 

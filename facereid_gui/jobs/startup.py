@@ -1,6 +1,7 @@
 """Run once in the worker when the window has shown: import the engine, name the device, load models."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 
@@ -45,8 +46,18 @@ def _encoder_words(name: str) -> tuple[str, str]:
         return "", IMAGENET_LICENCE
 
 
+def leave_a_core_for_the_window() -> None:
+    """Let torch use all CPU cores but one, so that the window stays responsive while the engine works
+    (unless the user chose a number of threads with ``OMP_NUM_THREADS``)."""
+    import torch
+
+    if "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+
+
 def engine_info() -> EngineInfo:
     """The device's name, the encoders on offer and the models with their licences."""
+    leave_a_core_for_the_window()
     from facereid_engine.device import device_name
     from facereid_engine.encoders import BUILTIN_ENCODERS, available_encoders
 
@@ -63,9 +74,17 @@ def engine_info() -> EngineInfo:
 
 
 def load_default_models() -> None:
-    """Load the detector, the landmark predictor and the default encoder, so the first photo is quick."""
+    """Load the detector, the landmark predictor and the default encoder (so the first photo is
+    quick), and import the engine modules the pages need."""
     from facereid_engine.encoders import DEFAULT_ENCODER
     from facereid_engine.verify import get_pipeline
 
     pipeline = get_pipeline(DEFAULT_ENCODER)
     _ = pipeline.detector, pipeline.shape_predictor, pipeline.encoder
+    # The modules the pages use later, imported here: an import holds the GIL while extension
+    # modules initialise, which must not happen in the middle of the user's work.
+    import facereid_engine.charts  # noqa: F401 (matplotlib)
+    import facereid_engine.evaluation  # noqa: F401
+    import facereid_engine.library.grouping  # noqa: F401
+    import facereid_engine.scanning  # noqa: F401
+    import matplotlib.figure  # noqa: F401
