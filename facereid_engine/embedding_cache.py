@@ -110,6 +110,11 @@ class ImageEmbeddings:
     seconds: float
 
 
+def _absolute(path: str | os.PathLike) -> Path:
+    """The cache's name for a file: absolute and normalised (``..`` removed, links kept)."""
+    return Path(os.path.abspath(os.fspath(path)))
+
+
 def _file_key(path: Path) -> tuple[str, int, int]:
     try:
         st = os.stat(path)
@@ -182,7 +187,7 @@ def embed_image_files(paths: Sequence[str | os.PathLike], pipeline, *, flip: boo
     if face_choice not in FACE_CHOICES:
         raise ValueError(f"face_choice must be one of {FACE_CHOICES}, not {face_choice!r}")
     start = time.monotonic()
-    unique = list(dict.fromkeys(Path(p).absolute() for p in paths))
+    unique = list(dict.fromkeys(_absolute(p) for p in paths))
     where = {p: i for i, p in enumerate(unique)}
     encoder = pipeline.encoder
     variant = f"v{_VERSION};{face_choice};up{pipeline.upsample};side{pipeline.max_side}"
@@ -213,7 +218,7 @@ def embed_image_files(paths: Sequence[str | os.PathLike], pipeline, *, flip: boo
         if cache is not None:
             cache.close()
     out = vectors[False] if not flip else (vectors[False] + vectors[True]) / 2
-    order = np.array([where[Path(p).absolute()] for p in paths], dtype=np.int64)
+    order = np.array([where[_absolute(p)] for p in paths], dtype=np.int64)
     return ImageEmbeddings(vectors=out[order].astype(np.float32), fallback=fallback[order], cached=cached,
                            seconds=time.monotonic() - start)
 

@@ -24,6 +24,11 @@ except ImportError:  # pragma: no cover - images.py is part of the engine
 _LFW_EXTENSIONS = (".jpg", ".jpeg", ".png")
 
 
+def _absolute(path: str | os.PathLike) -> Path:
+    """Absolute and normalised (``..`` removed, links kept), so one file always has one name."""
+    return Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
+
+
 class PairSetError(FaceReIDError):
     """A pairs file or a folder of people cannot be used; names the file, the line (if any) and the cause."""
 
@@ -151,11 +156,11 @@ def read_pairs_file(path: str | os.PathLike, images: str | os.PathLike | None = 
             lines, unknown name, missing image, or a pair that makes no sense (an image paired with
             itself, a "mismatched" pair of one person) -- with the file and line.
     """
-    source = Path(path).expanduser().absolute()
+    source = _absolute(path)
     if images is None:
         root = source.parent / "images" if (source.parent / "images").is_dir() else source.parent
     else:
-        root = Path(images).expanduser().absolute()
+        root = _absolute(images)
     if not root.is_dir():
         raise PairSetError(source, None, f"image folder {root} does not exist")
     try:
@@ -319,7 +324,7 @@ def identity_pairs(folder: str | os.PathLike, *, n_folds: int = 10, pairs_per_fo
     Raises:
         PairSetError: the folder is missing, or it has too few people or images for the folds.
     """
-    source = Path(folder).expanduser().absolute()
+    source = _absolute(folder)
     if not source.is_dir():
         raise PairSetError(source, None, "folder of people not found")
     if n_folds < 1 or pairs_per_fold < 1:

@@ -113,6 +113,8 @@ def test_evaluate_generator_matches_the_protocol_and_can_be_cancelled(files):
     # images 2 and 3 had no mirrored vector yet: detected again, only their mirrored chips embedded
     assert plain.cached == 2 and flipped.cached == 2 and not flipped.fallback.any()
     assert run(embed_image_files(images, pipeline, flip=True)).cached == 4
+    roundabout = LFW / ".." / "lfw" / "images" / "Zico" / "Zico_0001.jpg"  # the same file, another spelling
+    assert run(embed_image_files([roundabout], pipeline)).cached == 1
     with EmbeddingCache("dlib") as cache:
         mirrored = cache.lookup(keys, variant, True)
     assert np.allclose(flipped.vectors[3], (plain.vectors[3] + mirrored[3][0]) / 2, atol=1e-6)

@@ -185,3 +185,10 @@ def test_too_few_people_is_a_clear_error(people_folder, tmp_path):
     os.symlink(lfw_image("Zico", 1), tmp_path / "solo" / "A" / "1.jpg")
     with pytest.raises(PairSetError, match="too few people for 1 fold"):
         identity_pairs(tmp_path / "solo", n_folds=1)
+
+
+def test_one_file_has_one_name_whatever_the_path_given(tmp_path):
+    roundabout = LFW / ".." / "lfw" / "pairsDevTest.txt"
+    pairs = read_pairs_file(roundabout, LFW_IMAGES / ".." / "images")
+    assert pairs.source == LFW / "pairsDevTest.txt"
+    assert pairs.images[0] == lfw_image("Abdullah_Gul", 13)
