@@ -101,7 +101,9 @@ def person_faces(library, person_id: int | None) -> list[FaceCard]:
 
 
 def correct(library, action: str, *args):
-    """Apply one correction (a method of the library, e.g. ``rename``) and return the new snapshot."""
+    """Apply one correction (a method of the library, e.g. ``rename``) and return the new snapshot.
+
+    No regroup follows, so that Undo takes back exactly what the user did; the next scan regroups."""
     getattr(library, action)(*args)
     return snapshot(library)
 
@@ -121,11 +123,11 @@ def scan(library, folder: str, encoder: str = "dlib"):
     return report, snapshot(library)
 
 
-def export(library, destination: str):
-    """Export the albums to ``destination``; returns the engine's report of what was written."""
-    from facereid_engine.export import export_albums
+def export(library, destination: str, mode: str = "link"):
+    """Generator: export the albums to ``destination``; returns the engine's report of what was written."""
+    from facereid_engine.export import export_work
 
-    return export_albums(library, destination)
+    return (yield from export_work(library, destination, mode=mode))
 
 
 def photo_with_box(path: str, box) -> tuple[QImage, float]:

@@ -155,7 +155,9 @@ class AlbumsPage(Page):
         self.undo_button.setToolTip(f"Undo: {snap.last_correction}" if snap.last_correction else "Nothing to undo")
         if self.shown_person is not ... and (self.shown_person is None or self.shown_person in self.grid.names()):
             self.open_person(self.shown_person)
-        elif self.shown_person is not ...:
+        elif snap.people:  # nobody shown yet (or the one shown is gone): show the first album
+            self.grid.setCurrentItem(self.grid.item(0))
+        else:
             self.panel.clear()
             self.shown_person = ...
 
@@ -329,9 +331,11 @@ class AlbumsPage(Page):
         holder = self.holder
         self._say(f"Exporting to {folder}…")
         self.worker.submit("albums-export", lambda: jobs.export(holder.get(), folder), label="Exporting",
-                           on_result=partial(self._exported, folder), on_error=self._failed)
+                           on_result=partial(self._exported, folder), on_error=self._failed,
+                           on_progress=lambda e: self._say(f"Exporting: {e.done} of {e.total} photos"))
 
     def _exported(self, folder: str, report) -> None:
+        self.last_export = report
         text = _export_words(report, folder)
         self._say(text)
         box = QMessageBox(QMessageBox.Icon.Information, "Export finished", text, QMessageBox.StandardButton.Ok, self)

@@ -18,6 +18,8 @@ PERSON_ROLE = Qt.ItemDataRole.UserRole + 1   # person id (None for the unsorted 
 COUNT_ROLE = Qt.ItemDataRole.UserRole + 2    # number of faces
 FACE_ROLE = Qt.ItemDataRole.UserRole + 3     # face id
 KIND_ROLE = Qt.ItemDataRole.UserRole + 4     # "person" or "unsorted"
+NAME_ROLE = Qt.ItemDataRole.UserRole + 5     # the person's own name ("" when unnamed)
+RENAMED_ROLE = Qt.ItemDataRole.UserRole + 6  # the name last sent with ``renamed``
 
 COVER = 96
 FACE = 80
@@ -66,7 +68,7 @@ class _PersonDelegate(QStyledItemDelegate):
         text_colour = option.palette.highlightedText().color() if option.state & QStyle.StateFlag.State_Selected \
             else option.palette.text().color()
         font = QFont(option.font)
-        font.setBold(index.data(KIND_ROLE) == "unsorted" or bool(index.data(Qt.ItemDataRole.EditRole)))
+        font.setBold(index.data(KIND_ROLE) == "unsorted" or bool(index.data(NAME_ROLE)))
         painter.setFont(font)
         painter.setPen(text_colour)
         name_rect = QRect(rect.x() + 2, rect.y() + COVER + 6, rect.width() - 4, 18)
@@ -81,10 +83,14 @@ class _PersonDelegate(QStyledItemDelegate):
         painter.restore()
 
     def setEditorData(self, editor, index) -> None:  # noqa: N802
-        editor.setText(index.data(Qt.ItemDataRole.EditRole) or "")
+        editor.setText(index.data(NAME_ROLE) or "")
+        editor.setPlaceholderText("Name this person")
 
     def setModelData(self, editor, model, index) -> None:  # noqa: N802
-        model.setData(index, editor.text().strip(), Qt.ItemDataRole.EditRole)
+        name = editor.text().strip()
+        if name != (index.data(NAME_ROLE) or ""):
+            model.setData(index, name or index.data(Qt.ItemDataRole.DisplayRole), Qt.ItemDataRole.DisplayRole)
+            model.setData(index, name, NAME_ROLE)
 
 
 class PeopleGrid(QListWidget):
@@ -128,8 +134,8 @@ class PeopleGrid(QListWidget):
         for card in cards:
             person = card.person
             item = QListWidgetItem(icon_from(card.cover, COVER), person.display_name)
-            item.setData(Qt.ItemDataRole.EditRole, person.name or "")
-            item.setData(Qt.ItemDataRole.DisplayRole, person.display_name)
+            item.setData(NAME_ROLE, person.name or "")
+            item.setData(RENAMED_ROLE, person.name or "")
             item.setData(PERSON_ROLE, person.id)
             item.setData(COUNT_ROLE, person.face_count)
             item.setData(KIND_ROLE, "person")
@@ -169,10 +175,13 @@ class PeopleGrid(QListWidget):
         return [item.data(PERSON_ROLE) for item in self.selectedItems() if item.data(KIND_ROLE) == "person"]
 
     def _item_changed(self, item: QListWidgetItem) -> None:
-        if self._filling or item.data(KIND_ROLE) != "person":
+        """The name was edited in place (the delegate sets NAME_ROLE last)."""
+        if self._filling or item.data(KIND_ROLE) != "person" or item.data(NAME_ROLE) is None:
             return
-        name = (item.data(Qt.ItemDataRole.EditRole) or "").strip()
-        self.renamed.emit(int(item.data(PERSON_ROLE)), name)
+        name = item.data(NAME_ROLE).strip()
+        if name != item.data(RENAMED_ROLE):
+            item.setData(RENAMED_ROLE, name)
+            self.renamed.emit(int(item.data(PERSON_ROLE)), name)
 
     # -- drag and drop --------------------------------------------------------------------------
     def mimeData(self, items) -> QMimeData:  # noqa: N802 (Qt name)

@@ -8,7 +8,10 @@ STEPS = 1000
 
 
 class ThresholdControl(QWidget):
-    """Emits ``value_changed(float)`` whenever the user (or :meth:`set_value`) changes the threshold."""
+    """Emits ``value_changed(float)`` whenever the user (or :meth:`set_value`) changes the threshold.
+
+    A value set from code (a calibrated default) is kept exactly, whatever the spin box shows; what
+    the user picks with the slider or the spin box is what they see."""
 
     value_changed = Signal(float)
 
@@ -16,6 +19,7 @@ class ThresholdControl(QWidget):
         super().__init__(parent)
         self._lo, self._hi = 0.0, 1.0
         self._default: float | None = None
+        self._value = 0.0
         self.label = QLabel(label)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, STEPS)
@@ -41,7 +45,7 @@ class ThresholdControl(QWidget):
         self.set_range(0.0, 1.0)
 
     def value(self) -> float:
-        return float(self.spin.value())
+        return self._value
 
     def default(self) -> float | None:
         return self._default
@@ -55,7 +59,9 @@ class ThresholdControl(QWidget):
         self.spin.setDecimals(decimals)
         self.spin.setRange(self._lo, self._hi)
         self.spin.setSingleStep(10.0 ** -(decimals - 1))
-        self._sync_slider(min(max(value, self._lo), self._hi))
+        self._value = min(max(value, self._lo), self._hi)
+        self.spin.setValue(self._value)
+        self._sync_slider(self._value)
         for widget in (self.spin, self.slider):
             widget.blockSignals(False)
 
@@ -63,8 +69,15 @@ class ThresholdControl(QWidget):
         return self._lo, self._hi
 
     def set_value(self, value: float) -> None:
-        """Set the threshold (emits ``value_changed`` when it changes)."""
-        self.spin.setValue(float(value))
+        """Set the threshold exactly (emits ``value_changed`` when it changes)."""
+        value = float(value)
+        self.spin.blockSignals(True)
+        self.spin.setValue(value)
+        self.spin.blockSignals(False)
+        self._sync_slider(value)
+        if value != self._value:
+            self._value = value
+            self.value_changed.emit(value)
 
     def set_default(self, value: float, provisional: bool = False) -> None:
         """Set the default the Reset button returns to, and go to it."""
@@ -90,4 +103,6 @@ class ThresholdControl(QWidget):
 
     def _from_spin(self, value: float) -> None:
         self._sync_slider(value)
-        self.value_changed.emit(float(value))
+        if float(value) != self._value:
+            self._value = float(value)
+            self.value_changed.emit(self._value)

@@ -170,6 +170,14 @@ def test_scan_correct_and_restart(make_window, qtbot, photos):
     assert drop_ids(grid, FACES_MIME, [face_id], destination)
     qtbot.waitUntil(lambda: page.panel.faces.count() == n_alice - 1, timeout=10_000)
     wait_idle(qtbot, window)
+    shown = page.panel.faces.item(0).data(Qt.UserRole + 3)
+    page.show_photo(shown)  # the photo, larger, on demand
+    qtbot.waitUntil(lambda: page.photo_dialog is not None and page.photo_dialog.isVisible(), timeout=10_000)
+    from facereid_engine.library import Library
+    with Library(page.holder.path) as library:
+        info = library.face(shown)
+    assert page.photo_dialog.view.boxes == [info.box] and page.photo_dialog.caption.text() == info.path
+    page.photo_dialog.close()
     page.panel.faces.item(0).setSelected(True)
     page.panel.not_face_button.click()
     qtbot.waitUntil(lambda: page.panel.faces.count() == n_alice - 2, timeout=10_000)
@@ -180,13 +188,24 @@ def test_scan_correct_and_restart(make_window, qtbot, photos):
     wait_idle(qtbot, window)
     names = grid.names()
 
+    # export: one folder per person, what was written reported in words
+    out = photos.parent / "export"
+    out.mkdir()
+    page.export_to(str(out))
+    qtbot.waitUntil(lambda: page.status.text().startswith("Exported"), timeout=30_000)
+    report = page.last_export
+    assert page.status.text() == report.summary()
+    assert (out / "Alice Example").is_dir()
+    exported = sum(1 for p in out.rglob("*") if p.is_symlink() or (p.is_file() and p.parent != out))
+    assert exported == report.written > 0
+    page.export_box.close()
+
     # restart: the albums come back, names and corrections kept
     window.close()
     again = make_window()
     page2 = again.page("Albums")
     qtbot.waitUntil(lambda: page2.snapshot is not None, timeout=20_000)
     assert page2.grid.names() == names
-    from facereid_engine.library import Library
     with Library(page2.holder.path) as library:
         assert library.face(face_id).person_id == dest_id
 

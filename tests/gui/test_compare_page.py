@@ -45,7 +45,7 @@ def test_drop_two_photos_then_another_person(compare, qtbot):
     wait_idle(qtbot, window)
     assert verdict(page) == "Different people" and page.result.same is False
     assert page.result.distance == pytest.approx(verification(SAME[0], OTHER).distance, abs=1e-6)
-    assert "0.6000" in page.result.details.text()
+    assert f"{default_threshold('dlib', 'euclidean')[0]:.4f}" in page.result.details.text()
 
 
 def test_distance_threshold_and_encoder_controls(compare, qtbot):
@@ -58,7 +58,7 @@ def test_distance_threshold_and_encoder_controls(compare, qtbot):
 
     page.set_distance("cosine")  # the threshold resets to the cosine default; nothing is re-embedded
     value, _ = default_threshold("dlib", "cosine")
-    assert page.threshold.value() == pytest.approx(value)
+    assert page.threshold.value() == value  # exactly the calibrated value, not the spin box rounding
     qtbot.waitUntil(lambda: page.result.distance == pytest.approx(engine_distance(a, b, "cosine")), timeout=3000)
     assert [p.embeddings for p in page.photos] == embedded
     assert not window.worker.is_busy()
@@ -69,7 +69,7 @@ def test_distance_threshold_and_encoder_controls(compare, qtbot):
     qtbot.waitUntil(lambda: verdict(page) == "Same person", timeout=3000)
 
     page.set_distance("euclidean_l2")
-    assert page.threshold.value() == pytest.approx(default_threshold("dlib", "euclidean_l2")[0])
+    assert page.threshold.value() == default_threshold("dlib", "euclidean_l2")[0]
     qtbot.waitUntil(lambda: page.result.distance == pytest.approx(engine_distance(a, b, "euclidean_l2")),
                     timeout=3000)
 
@@ -83,7 +83,7 @@ def test_distance_threshold_and_encoder_controls(compare, qtbot):
     page.set_encoder("dlib")  # back: the embeddings are reused and the verdict comes back
     qtbot.waitUntil(lambda: verdict(page) == "Same person", timeout=3000)
     assert all(not pane.error_text for pane in page.panes)
-    assert page.threshold.value() == pytest.approx(default_threshold("dlib", "euclidean_l2")[0])
+    assert page.threshold.value() == default_threshold("dlib", "euclidean_l2")[0]
 
 
 def test_click_another_face_and_errors_in_the_pane(compare, qtbot, tmp_path):
