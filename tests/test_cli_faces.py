@@ -12,6 +12,7 @@ from PIL import Image
 
 from conftest import GROUP, ROOT, lfw_image
 from facereid_engine.cli import main
+from facereid_engine.thresholds import default_threshold
 
 BUSH_1, BUSH_2 = lfw_image("George_W_Bush", 1), lfw_image("George_W_Bush", 2)
 POWELL = lfw_image("Colin_Powell", 1)
@@ -39,7 +40,7 @@ def test_verify_exit_codes_and_json(facereid):
     assert same.returncode == 0, same.stderr
     payload = json.loads(same.stdout)
     assert payload["verified"] is True and payload["encoder"] == "dlib"
-    assert payload["distance"] < payload["threshold"] == 0.6
+    assert payload["distance"] < payload["threshold"] == default_threshold("dlib", "euclidean")[0]
     assert len(payload["faces1"]) == 1 and len(payload["faces1"][0]["landmarks"]) == 5
     diff = facereid_process("verify", BUSH_1, POWELL, "--distance", "cosine")
     assert diff.returncode == 1, diff.stderr

@@ -7,6 +7,7 @@ from PIL import Image
 
 import facereid_engine as fr
 from conftest import GROUP, lfw_image
+from facereid_engine.thresholds import default_threshold
 
 BUSH_1, BUSH_2 = lfw_image("George_W_Bush", 1), lfw_image("George_W_Bush", 2)
 POWELL = lfw_image("Colin_Powell", 1)
@@ -16,8 +17,10 @@ def test_same_person():
     result = fr.verification(BUSH_1, BUSH_2)
     assert result and result.verified
     assert result.encoder_name == "dlib" and result.distance_name == "euclidean"
-    assert result.threshold == 0.6 and not result.threshold_provisional
-    assert 0.0 < result.distance < 0.6
+    calibrated = default_threshold("dlib", "euclidean")
+    assert (result.threshold, result.threshold_provisional) == calibrated
+    assert calibrated[0] == pytest.approx(0.6, abs=0.05)  # near dlib's own rule
+    assert 0.0 < result.distance < result.threshold
     assert len(result.face1.box) == 4 and result.face1.landmarks.shape == (5, 2)
     assert result.face1.embedding.shape == (128,)
 

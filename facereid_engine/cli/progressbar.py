@@ -15,19 +15,23 @@ class ProgressBar:
         self.enabled = enabled
         self._last = 0.0
         self._shown = False
+        self._step = -1
 
     def __call__(self, event: Progress) -> None:
         now = time.monotonic()
-        if not self.enabled or (now - self._last < 0.1 and event.done < event.total):
+        if not self.enabled:
             return
-        self._last = now
+        tty = getattr(self.stream, "isatty", lambda: False)()
+        if tty and now - self._last < 0.1 and event.done < event.total:
+            return  # a terminal is redrawn at most 10 times a second
+        step = event.done * 20 // max(event.total, 1)
+        if not tty and step == self._step and event.done < event.total:
+            return  # a log file gets a line per 5 %, not one per step
+        self._last, self._step = now, step
         filled = int(self.width * event.fraction)
         bar = "#" * filled + "-" * (self.width - filled)
         msg = event.message[-50:]
-        tty = getattr(self.stream, "isatty", lambda: False)()
         end = "\r" if tty else "\n"
-        if not tty and event.done not in (0, event.total) and event.done % max(1, event.total // 20):
-            return  # a log file gets about 20 lines, not one per step
         self.stream.write(f"[{bar}] {event.done}/{event.total} {msg}".ljust(self.width + 70) + end)
         self.stream.flush()
         self._shown = True
