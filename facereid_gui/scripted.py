@@ -11,6 +11,18 @@ from PySide6.QtWidgets import QApplication
 
 QUIET_MS = 1500  # the worker must stay idle this long before the pages are rendered
 TIMEOUT_S = 900
+MAX_PNG_BYTES = 300_000  # larger screenshots are saved with a 256-colour palette
+
+
+def save_png(image, path: Path) -> None:
+    """Save a ``QImage`` as a PNG, falling back to 256 colours when the full-colour file is large."""
+    image.save(str(path), "PNG", 0)  # 0: the smallest file
+    if path.stat().st_size > MAX_PNG_BYTES:
+        from PIL import Image
+
+        with Image.open(path) as full:
+            small = full.convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE)
+        small.save(path, optimize=True)
 
 
 def start_scripted_work(window, args: argparse.Namespace) -> None:
@@ -49,7 +61,7 @@ def take_screenshots(window, folder: str | Path) -> None:
                 QApplication.processEvents()
                 time.sleep(0.05)
             path = folder / f"{page.title.lower()}.png"
-            window.grab().save(str(path))
+            save_png(window.grab().toImage(), path)
             print(f"wrote {path}")
         window.close()
         QApplication.quit()

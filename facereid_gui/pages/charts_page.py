@@ -6,7 +6,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem,
-                               QProgressBar, QPushButton, QSplitter, QStackedWidget, QTableWidget,
+                               QProgressBar, QPushButton, QSpinBox, QSplitter, QStackedWidget, QTableWidget,
                                QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
 from ..jobs.charts import PairSource, evaluate_source, load_last
@@ -66,6 +66,12 @@ class ChartsPage(Page):
         form = QFormLayout(people_form)
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Folder", _path_row(self.people_edit, self.browse_people))
+        self.folds_box = QSpinBox()
+        self.folds_box.setRange(1, 10)
+        self.folds_box.setValue(int(s.value("charts/folds", 10)))
+        self.folds_box.setToolTip("People are split into folds (no one in two); each fold's threshold is chosen "
+                                  "on the others. One fold: the accuracy at the calibrated threshold.")
+        form.addRow("Folds", self.folds_box)
         self.source_stack = QStackedWidget()
         self.source_stack.addWidget(pairs_form)
         self.source_stack.addWidget(people_form)
@@ -188,7 +194,7 @@ class ChartsPage(Page):
     def current_source(self) -> PairSource:
         if self.kind_box.currentData() == "pairs":
             return PairSource("pairs", self.pairs_edit.text().strip(), self.images_edit.text().strip())
-        return PairSource("people", self.people_edit.text().strip())
+        return PairSource("people", self.people_edit.text().strip(), folds=self.folds_box.value())
 
     # -- evaluating ------------------------------------------------------------------------------
     def evaluate_pairs(self, pairs: str, images: str) -> None:
@@ -216,6 +222,8 @@ class ChartsPage(Page):
         s.setValue("charts/pairs" if source.kind == "pairs" else "charts/people", source.path)
         if source.kind == "pairs":
             s.setValue("charts/images", source.images)
+        else:
+            s.setValue("charts/folds", source.folds)
         s.setValue("charts/encoders", ",".join(encoders))
         self.evaluate_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
@@ -275,7 +283,8 @@ class ChartsPage(Page):
         self.table.setRowCount(len(self.results))
         for row, r in enumerate(self.results):
             tar, _ = r.tar_at_far.get(1e-3, (float("nan"), 0.0))
-            cells = (r.encoder, r.distance, f"{r.score.accuracy_mean:.4f} ± {r.score.accuracy_std:.4f}",
+            spread = f" ± {r.score.accuracy_std:.4f}" if len(r.score.fold_accuracies) > 1 else ""
+            cells = (r.encoder, r.distance, f"{r.score.accuracy_mean:.4f}{spread}",
                      f"{r.threshold:.4f}", f"{r.auc:.4f}", f"{r.eer[0]:.4f}", f"{tar:.4f}")
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)

@@ -1,6 +1,8 @@
 """Charts page: evaluate a small real LFW pair set in the worker and find the charts drawn."""
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from conftest import LFW, LFW_IMAGES
@@ -61,11 +63,26 @@ def test_evaluate_small_pair_set_and_reopen(make_window, qtbot, tmp_path):
     assert page.status.text().startswith("Could not evaluate")
     assert page.table.rowCount() == 3
 
+    # a folder of people (one sub-folder each), in two person-disjoint folds
+    people = tmp_path / "people"
+    for name in ("Abel_Pacheco", "Akhmed_Zakayev", "Abdullah_Gul", "Colin_Powell", "Mikhail_Gorbachev", "Amelie_Mauresmo"):
+        (people / name).mkdir(parents=True)
+        for n in (1, 2):
+            shutil.copy(LFW_IMAGES / name / f"{name}_{n:04d}.jpg", people / name)
+    page.set_checked_encoders(["dlib"])
+    page.folds_box.setValue(2)
+    page.evaluate_people(str(people))
+    qtbot.waitUntil(lambda: not page.is_running(), timeout=120_000)
+    assert page.status.text().startswith("Evaluated"), page.status.text()
+    assert page.evaluation.pairs.kind == "identities" and page.evaluation.pairs.n_folds == 2
+    assert page.selected_result().distances.shape == (page.evaluation.pairs.n_pairs,)
+
     # reopening shows the last evaluation without computing it again
     window.close()
     again = make_window()
     page2 = again.page("Charts")
     qtbot.waitUntil(lambda: page2.table.rowCount() == 3, timeout=20_000)
-    assert "previous session" in page2.status.text()
+    assert "previous session" in page2.status.text() and "people in" in page2.status.text()
+    assert page2.evaluation.pairs.n_pairs == page.evaluation.pairs.n_pairs
     assert set(page2.chart.axes()) == {"accuracy", "roc", "histograms"}
     assert not page2.is_running()
