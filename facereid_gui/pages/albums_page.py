@@ -196,7 +196,10 @@ class AlbumsPage(Page):
         if len(people) < 2:
             self._say("Select two or more people to merge (Ctrl+click), or drag one onto another.")
             return
-        into = people[0] if into is None else into
+        if into is None:  # keep the named person, else the biggest album
+            known = {c.person.id: c.person for c in (self.snapshot.people if self.snapshot else [])}
+            into = max(people, key=lambda p: (bool(known[p].name), known[p].face_count, -p) if p in known
+                       else (False, 0, -p))
         names = ", ".join(self._name(p) for p in people if p != into)
         self._edit("merge", people, into, done=f"Merged {names} into {self._name(into)}.")
 

@@ -186,6 +186,31 @@ def test_scan_correct_and_restart(make_window, qtbot, photos):
     page.undo_button.click()
     qtbot.waitUntil(lambda: page.panel.faces.count() == n_alice - 1, timeout=10_000)
     wait_idle(qtbot, window)
+
+    names_before_split = grid.names()
+    counts = {i.data(PERSON_ROLE): i.data(Qt.UserRole + 2) for i in people_items(grid)}
+    clean = max((p for p in counts if p not in (alice_id, dest_id)), key=lambda p: (counts[p], -p))
+    assert counts[clean] >= 2
+    page.open_person(clean)
+    qtbot.waitUntil(lambda: page.panel.person_id == clean and page.panel.faces.count() == counts[clean],
+                    timeout=10_000)
+    wait_idle(qtbot, window)
+
+    # split one face off a person into a new person: the two are suggested for merging; merge them back
+    page.panel.faces.item(0).setSelected(True)
+    page.panel.split_button.click()
+    qtbot.waitUntil(lambda: len(grid.names()) == len(names_before_split) + 1, timeout=10_000)
+    wait_idle(qtbot, window)
+    new_id = next(p for p in grid.names() if p not in names_before_split)
+    pair = (min(clean, new_id), max(clean, new_id))
+    pairs = [tuple(sorted(p)) for p in page.suggestions.pairs()]
+    assert pair in pairs and page.suggestions.isVisible()
+    page.suggestions.list.setCurrentRow(pairs.index(pair))
+    page.suggestions.merge_button.click()
+    qtbot.waitUntil(lambda: new_id not in grid.names(), timeout=10_000)
+    wait_idle(qtbot, window)
+    assert grid.names() == names_before_split
+    assert grid.item_for(clean).data(Qt.UserRole + 2) == counts[clean]
     names = grid.names()
 
     # export: one folder per person, what was written reported in words
