@@ -30,8 +30,8 @@ from .heads import METHODS, MetricHead, new_head
 
 #: Defaults per method. ``concat`` keeps the study's recipe: no weight decay, no early stopping.
 METHOD_DEFAULTS: dict[str, dict[str, Any]] = {
-    "pair": {"epochs": 60, "learning_rate": 3e-3, "weight_decay": 1e-2, "patience": 10},
-    "metric": {"epochs": 60, "learning_rate": 3e-3, "weight_decay": 1e-2, "patience": 10},
+    "pair": {"epochs": 60, "learning_rate": 3e-3, "weight_decay": 1e-1, "patience": 10},
+    "metric": {"epochs": 60, "learning_rate": 1e-3, "weight_decay": 1e-2, "patience": 10},
     "concat": {"epochs": 60, "learning_rate": 1e-3, "weight_decay": 0.0, "patience": None},
 }
 
@@ -49,6 +49,8 @@ class TrainConfig:
             (the study's concatenation classifier, the baseline).
         epochs: most epochs; training stops earlier when the validation accuracy has not improved
             for ``patience`` epochs (``patience=None``: never stop early, keep the last epoch).
+        min_improvement: an epoch replaces the kept one only when it gets at least this many more
+            validation pairs right (the best of many epochs on a few hundred pairs is partly luck).
         weight_decay: AdamW weight decay of the head's weights.
         val_fraction: share of the people set aside for validation.
         seed: seeds the split, the initial weights and the batch order.
@@ -62,6 +64,7 @@ class TrainConfig:
     weight_decay: float | None = None
     patience: int | None | str = "default"
     val_fraction: float = 0.2
+    min_improvement: int = 2
     seed: int = 0
     unfreeze: bool = False
 
@@ -79,6 +82,9 @@ class TrainConfig:
             raise TrainingConfigError(f"epochs, batch size and learning rate must be positive and weight decay "
                                       f"not negative (got {out.epochs}, {out.batch_size}, {out.learning_rate}, "
                                       f"{out.weight_decay})")
+        if out.min_improvement < 0 or not 0.0 < out.val_fraction < 1.0:
+            raise TrainingConfigError(f"min_improvement must not be negative and val_fraction must lie between 0 "
+                                      f"and 1 (got {out.min_improvement}, {out.val_fraction})")
         if out.patience is not None and int(out.patience) < 1:
             raise TrainingConfigError(f"patience must be at least 1 epoch (or None), not {out.patience}")
         if out.unfreeze:
@@ -211,16 +217,17 @@ def _evaluate(head: nn.Module, emb: torch.Tensor, left: np.ndarray, right: np.nd
     return loss, accuracy, logits.double().numpy()
 
 
-def _initial_rule(head: nn.Module, emb: torch.Tensor, sp: Split) -> None:
-    """Start the distance rule at the best threshold of the (reduced) distance on the training pairs."""
+def _initial_rule(head: nn.Module, emb: torch.Tensor, left: np.ndarray, right: np.ndarray,
+                  same: np.ndarray) -> None:
+    """Set the distance rule to the best threshold of the (reduced) distance on the given pairs."""
     if not hasattr(head, "rule"):
         return
     with torch.no_grad():
         embed = head.embed if isinstance(head, MetricHead) else head.reduce
-        a = embed(emb[torch.from_numpy(sp.train_left)])
-        b = embed(emb[torch.from_numpy(sp.train_right)])
+        a = embed(emb[torch.from_numpy(left)])
+        b = embed(emb[torch.from_numpy(right)])
         d = (a - b).norm(dim=1).double().numpy()
-        t, _ = best_threshold(d, sp.train_same)
+        t, _ = best_threshold(d, same)
         spread = float(np.std(d)) or 1.0
         head.rule.offset.fill_(t)
         head.rule.scale.fill_(4.0 / spread)
@@ -271,14 +278,16 @@ def _fit(sp: Split, base: str, config: TrainConfig, emb: torch.Tensor) -> Work[T
         head = new_head(config.method, emb.shape[1])
         if hasattr(head, "reduce"):
             head.reduce.fit(emb[torch.from_numpy(sp.train_images)])
-        _initial_rule(head, emb, sp)
+        _initial_rule(head, emb, sp.train_left, sp.train_right, sp.train_same)
         optimizer = torch.optim.AdamW(_parameter_groups(head, config.weight_decay), lr=config.learning_rate)
         train_loss, _, _ = _evaluate(head, emb, sp.train_left, sp.train_right, sp.train_same)
         val_loss, val_acc, _ = _evaluate(head, emb, sp.val_left, sp.val_right, sp.val_same)
     base_d = paired(emb[sp.val_left].numpy(), emb[sp.val_right].numpy(), "euclidean")
     base_val_accuracy = best_threshold(base_d, sp.val_same)[1]
     history = [{"epoch": 0, "loss": train_loss, "val_loss": val_loss, "val_accuracy": val_acc}]
-    best = (val_acc, -val_loss)
+    n_val = len(sp.val_same)
+    margin = config.min_improvement / n_val - 1e-9  # so many more validation pairs right to count as better
+    best = val_acc
     best_epoch, best_state = 0, {k: v.clone() for k, v in head.state_dict().items()}
     yield Progress(0, config.epochs, f"epoch 0: validation accuracy {val_acc:.4f}",
                    {"stage": "train", **history[0], "base_val_accuracy": base_val_accuracy})
@@ -304,8 +313,8 @@ def _fit(sp: Split, base: str, config: TrainConfig, emb: torch.Tensor) -> Work[T
             val_loss, val_acc, _ = _evaluate(head, emb, sp.val_left, sp.val_right, sp.val_same)
         record = {"epoch": epoch, "loss": total / max(seen, 1), "val_loss": val_loss, "val_accuracy": val_acc}
         history.append(record)
-        if config.patience is None or (val_acc, -val_loss) > best:
-            best, best_epoch, stale = (val_acc, -val_loss), epoch, 0
+        if config.patience is None or val_acc >= best + margin:
+            best, best_epoch, stale = val_acc, epoch, 0
             best_state = {k: v.clone() for k, v in head.state_dict().items()}
         else:
             stale += 1
@@ -317,9 +326,14 @@ def _fit(sp: Split, base: str, config: TrainConfig, emb: torch.Tensor) -> Work[T
             break
     head.load_state_dict(best_state)
     head.eval()
-    thresholds = {}
-    if isinstance(head, MetricHead):
-        thresholds = calibrate_thresholds(head, emb, sp.val_left, sp.val_right, sp.val_same)
+    # Calibrate on pairs the kept weights never learnt from: the validation pairs, and the training
+    # pairs too when the kept head is the untrained one (epoch 0).
+    if best_epoch == 0:
+        cal = (np.r_[sp.train_left, sp.val_left], np.r_[sp.train_right, sp.val_right], np.r_[sp.train_same, sp.val_same])
+        _initial_rule(head, emb, *cal)
+    else:
+        cal = (sp.val_left, sp.val_right, sp.val_same)
+    thresholds = calibrate_thresholds(head, emb, *cal) if isinstance(head, MetricHead) else {}
     kept = history[best_epoch]
     return TrainResult(base=base, method=config.method, head=head, config=config, data=sp.data.describe(),
                        split=sp.describe(), history=history, best_epoch=best_epoch,
