@@ -187,6 +187,31 @@ def test_scan_correct_and_restart(make_window, qtbot, photos):
     qtbot.waitUntil(lambda: page.panel.faces.count() == n_alice - 1, timeout=10_000)
     wait_idle(qtbot, window)
 
+    # "not this person" takes a face out of Alice for good; the Move-to menu files it with someone else
+    page.panel.faces.item(0).setSelected(True)
+    taken = page.panel.faces.selected_ids()
+    page.panel.not_person_button.click()
+    qtbot.waitUntil(lambda: page.panel.faces.count() == n_alice - 2, timeout=10_000)
+    wait_idle(qtbot, window)
+    page.open_person(None)  # the unsorted faces
+    qtbot.waitUntil(lambda: page.panel.is_unsorted and any(
+        page.panel.faces.item(i).data(Qt.UserRole + 3) == taken[0] for i in range(page.panel.faces.count())),
+        timeout=10_000)
+    wait_idle(qtbot, window)
+    for i in range(page.panel.faces.count()):
+        page.panel.faces.item(i).setSelected(page.panel.faces.item(i).data(Qt.UserRole + 3) == taken[0])
+    menu = page.panel.move_button.menu()
+    menu.aboutToShow.emit()
+    target_name = grid.names()[dest_id]
+    next(a for a in menu.actions() if a.text() == target_name).trigger()
+    with Library(page.holder.path) as library:
+        qtbot.waitUntil(lambda: library.face(taken[0]).person_id == dest_id, timeout=10_000)
+    wait_idle(qtbot, window)
+    page.open_person(alice_id)
+    qtbot.waitUntil(lambda: page.panel.person_id == alice_id, timeout=10_000)
+    wait_idle(qtbot, window)
+    n_alice = page.panel.faces.count()
+
     names_before_split = grid.names()
     counts = {i.data(PERSON_ROLE): i.data(Qt.UserRole + 2) for i in people_items(grid)}
     clean = max((p for p in counts if p not in (alice_id, dest_id)), key=lambda p: (counts[p], -p))
