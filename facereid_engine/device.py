@@ -18,8 +18,9 @@ def best_device() -> torch.device:
 
 
 def device_name(device: torch.device | None = None) -> str:
-    """Words for the status bar: ``CPU (2 threads)`` or the GPU's name."""
+    """Words for the status bar: ``CPU (2 threads)``, ``CPU (1 thread)`` or the GPU's name."""
     device = device or best_device()
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"CPU ({torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    return f"CPU ({threads} thread{'s' if threads != 1 else ''})"
