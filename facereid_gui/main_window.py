@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import importlib
-import os
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar, QTabWidget, QWidget
+
+from facereid_engine.paths import facereid_home  # light: no torch
 
 from .dialogs.about import AboutDialog
 from .jobs.startup import engine_info, load_default_models
@@ -26,19 +27,8 @@ def page_class(spec: str) -> type[Page]:
 
 
 def settings_file() -> Path:
-    """``facereid-gui.ini`` in FaceReID's data directory (``$FACEREID_HOME``, else the user data dir).
-
-    This is ``facereid_engine.paths.facereid_home()``, repeated here because importing the engine
-    imports torch, which the UI thread must not wait for before the window shows.
-    """
-    env = os.environ.get("FACEREID_HOME")
-    if env:
-        home = Path(env).expanduser()
-    else:
-        import platformdirs
-
-        home = Path(platformdirs.user_data_dir("FaceReID", appauthor=False))
-    return home / "facereid-gui.ini"
+    """``facereid-gui.ini`` in FaceReID's data directory (``$FACEREID_HOME``, else the user data dir)."""
+    return facereid_home() / "facereid-gui.ini"
 
 
 def open_settings() -> QSettings:
