@@ -151,9 +151,13 @@ def test_progress_events_per_epoch_and_early_stopping(identities, embeddings):
     assert [e.info["epoch"] for e in events] == [0, 1, 2, 3, 4, 5]
     assert all({"epoch", "loss", "val_accuracy", "val_loss"} <= set(e.info) for e in events)
     assert result.best_epoch == 5 and not result.stopped_early  # the study's recipe: no early stopping
+    late = []
     stopped = run(train(identities, "dlib", TrainConfig(method="pair", seed=0, epochs=50, patience=2),
-                        embeddings=embeddings))
+                        embeddings=embeddings), late.append)
     assert stopped.stopped_early and len(stopped.history) - 1 == stopped.best_epoch + 2
+    # the last event completes the bar and carries the whole history
+    assert (late[-1].done, late[-1].total) == (50, 50) and late[-1].info["stopped_early"]
+    assert late[-1].info["history"] == stopped.history
 
 
 def test_cancel_between_epochs_leaves_no_model(identities, embeddings):

@@ -1,8 +1,9 @@
 """The training loop: a generator that embeds the images (cached), then trains a head epoch by epoch.
 
 Each epoch (0 = before any step) yields ``Progress(info={"stage": "train", "epoch", "loss",
-"val_accuracy", "val_loss", "base_val_accuracy"})`` (the last: the plain base distance's best accuracy on
-the validation pairs, for reference);
+"val_accuracy", "val_loss", "base_val_accuracy", "history"})`` (``base_val_accuracy``: the plain base
+distance's best accuracy on the validation pairs, for reference; ``history``: every epoch's record so
+far, so a listener that drops events still draws them all);
 the generator returns a :class:`TrainResult` holding the best head (by validation accuracy). Nothing
 is written to disk here (see :mod:`.store`), so a cancelled run leaves no model behind.
 
@@ -290,7 +291,8 @@ def _fit(sp: Split, base: str, config: TrainConfig, emb: torch.Tensor) -> Work[T
     best = val_acc
     best_epoch, best_state = 0, {k: v.clone() for k, v in head.state_dict().items()}
     yield Progress(0, config.epochs, f"epoch 0: validation accuracy {val_acc:.4f}",
-                   {"stage": "train", **history[0], "base_val_accuracy": base_val_accuracy})
+                   {"stage": "train", **history[0], "base_val_accuracy": base_val_accuracy,
+                    "history": list(history)})
     stale = 0
     stopped_early = False
     for epoch in range(1, config.epochs + 1):
@@ -320,9 +322,14 @@ def _fit(sp: Split, base: str, config: TrainConfig, emb: torch.Tensor) -> Work[T
             stale += 1
         yield Progress(epoch, config.epochs, f"epoch {epoch}: loss {record['loss']:.4f}, "
                                              f"validation accuracy {val_acc:.4f}", {"stage": "train", **record,
-                                                                     "base_val_accuracy": base_val_accuracy})
-        if config.patience is not None and stale >= config.patience:
-            stopped_early = epoch < config.epochs
+                                                                     "base_val_accuracy": base_val_accuracy,
+                                                                     "history": list(history)})
+        if config.patience is not None and stale >= config.patience and epoch < config.epochs:
+            stopped_early = True
+            yield Progress(config.epochs, config.epochs, f"stopped early after epoch {epoch}: no better "
+                                                         f"validation accuracy for {stale} epochs",
+                           {"stage": "train", **record, "base_val_accuracy": base_val_accuracy,
+                            "history": list(history), "stopped_early": True})
             break
     head.load_state_dict(best_state)
     head.eval()

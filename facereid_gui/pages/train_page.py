@@ -1,0 +1,343 @@
+"""Train: fine-tune a head on a frozen encoder, watch loss and validation accuracy live, save it as an encoder."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QProgressBar, QPushButton, QSpinBox, QSplitter, QStackedWidget,
+                               QToolButton, QVBoxLayout, QWidget)
+
+from ..widgets.mpl_canvas import make_canvas
+from .base import Page
+
+METHOD_WORDS = (
+    ("pair", "Pair classifier (order-invariant, regularised)"),
+    ("metric", "Metric head (a new embedding)"),
+    ("concat", "Concatenation classifier (the study's baseline)"),
+)
+SOURCE_WORDS = (("pairs", "LFW-format pairs file"), ("identities", "Folder of people (one sub-folder each)"),
+                ("people", "LFW people file"))
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """What the user asked for: data source, base encoder and training settings."""
+
+    kind: str  # "pairs", "identities" or "people"
+    path: str
+    images: str
+    base: str
+    method: str
+    seed: int
+    epochs: int | None
+
+
+def training_job(request: TrainRequest):
+    """Worker-side generator: read the data (checked before any work), then train; returns a TrainResult."""
+    from facereid_engine.progress import Progress
+    from facereid_engine.training import TrainConfig, load_training_data, train
+
+    yield Progress(0, 1, "reading the training data", {"stage": "read"})
+    source = {request.kind: request.path}
+    data = load_training_data(**source, images=request.images or None)
+    config = TrainConfig(method=request.method, seed=request.seed, epochs=request.epochs)
+    return (yield from train(data, request.base, config))
+
+
+def save_job(result, name: str):
+    """Worker-side: save the model, then the engine's new list of encoders (for every page)."""
+    from facereid_engine.training import save_trained
+
+    from ..jobs.startup import engine_info
+
+    full = save_trained(result, name)
+    return full, engine_info()
+
+
+class TrainingChart(QWidget):
+    """Loss (training and validation) and validation accuracy per epoch, redrawn as epochs arrive."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.canvas = make_canvas(7.0, 5.0, self)
+        QVBoxLayout(self).addWidget(self.canvas)
+        self.epochs: list[dict] = []
+        self.reference: float | None = None
+        self.live_draws = 0  # redraws while training ran (not counting the final one)
+        self.reset()
+
+    def reset(self, reference_label: str = "") -> None:
+        self.epochs, self.reference, self.reference_label = [], None, reference_label
+        self.live_draws = 0
+        self._draw()
+
+    def show_history(self, history: list[dict], reference: float | None, live: bool = True) -> None:
+        """Draw every epoch so far (``history``) and the plain distance's accuracy (``reference``)."""
+        self.epochs = list(history)
+        self.reference = reference
+        self.live_draws += int(live)
+        self._draw()
+
+    def _draw(self) -> None:
+        fig = self.canvas.figure
+        fig.clear()
+        self.loss_axes, self.accuracy_axes = fig.subplots(2, 1, sharex=True)
+        x = [r["epoch"] for r in self.epochs]
+        self.loss_axes.plot(x, [r["loss"] for r in self.epochs], "o-", ms=3, label="training")
+        self.loss_axes.plot(x, [r["val_loss"] for r in self.epochs], "o-", ms=3, label="validation")
+        self.loss_axes.set_ylabel("loss (cross-entropy)")
+        self.accuracy_axes.plot(x, [r["val_accuracy"] for r in self.epochs], "o-", ms=3, color="C2",
+                                label="validation accuracy")
+        if self.reference is not None:
+            self.accuracy_axes.axhline(self.reference, color="0.4", ls="--", lw=1, label=self.reference_label)
+        self.accuracy_axes.set_ylabel("validation accuracy")
+        self.accuracy_axes.set_xlabel("epoch")
+        for ax in (self.loss_axes, self.accuracy_axes):
+            ax.grid(alpha=0.3)
+            if self.epochs:
+                ax.legend(loc="best", fontsize="small")
+        if not self.epochs:
+            self.loss_axes.text(0.5, 0.5, "No training yet: choose data and press Train.", ha="center",
+                                va="center", color="0.4", transform=self.loss_axes.transAxes)
+        self.canvas.draw_idle()
+
+
+def _path_row(edit: QLineEdit, browse) -> QWidget:
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    button = QToolButton()
+    button.setText("…")
+    button.clicked.connect(browse)
+    layout.addWidget(edit, 1)
+    layout.addWidget(button)
+    return row
+
+
+class TrainPage(Page):
+    title = "Train"
+    open_text = "Open Training Data…"
+    #: Emitted with the new encoder's name once a model is saved.
+    model_saved = Signal(str)
+
+    def __init__(self, worker, settings, parent: QWidget | None = None) -> None:
+        super().__init__(worker, settings, parent)
+        self.result = None
+        self._build()
+
+    # -- building -----------------------------------------------------------------------------
+    def _build(self) -> None:
+        s = self.settings
+        self.kind_box = QComboBox()
+        for key, words in SOURCE_WORDS:
+            self.kind_box.addItem(words, key)
+        self.path_edit = QLineEdit(str(s.value("train/path", "")))
+        self.path_edit.setPlaceholderText("pairsDevTrain.txt, or a folder of people")
+        self.images_edit = QLineEdit(str(s.value("train/images", "")))
+        self.images_edit.setPlaceholderText("default: images/ next to the file")
+        self.images_row = _path_row(self.images_edit, self.browse_images)
+        data_box = QGroupBox("Training data")
+        form = QFormLayout(data_box)
+        form.addRow(self.kind_box)
+        form.addRow("File or folder", _path_row(self.path_edit, self.open))
+        form.addRow("Images", self.images_row)
+        self.kind_box.currentIndexChanged.connect(self._kind_changed)
+        self.kind_box.setCurrentIndex(max(0, self.kind_box.findData(s.value("train/kind", "pairs"))))
+
+        self.base_box = QComboBox()
+        self.base_box.addItem(str(s.value("train/base", "dlib")))
+        self.base_box.setToolTip("The frozen encoder whose embeddings are learnt from (cached after the first run)")
+        self.method_box = QComboBox()
+        for key, words in METHOD_WORDS:
+            self.method_box.addItem(words, key)
+        self.method_box.setCurrentIndex(max(0, self.method_box.findData(s.value("train/method", "pair"))))
+        self.seed_box = QSpinBox()
+        self.seed_box.setRange(0, 2**31 - 1)
+        self.seed_box.setValue(int(s.value("train/seed", 0)))
+        self.seed_box.setToolTip("The same seed and data give the same model")
+        self.epochs_box = QSpinBox()
+        self.epochs_box.setRange(0, 1000)
+        self.epochs_box.setSpecialValueText("method's default")
+        self.unfreeze_box = QCheckBox("Also train the backbone's last stage")
+        self.unfreeze_box.setEnabled(False)
+        self.unfreeze_box.setToolTip("Needs a GPU and an ImageNet encoder; training here keeps the encoder "
+                                     "frozen and learns from its cached embeddings.")
+        model_box = QGroupBox("Model")
+        form = QFormLayout(model_box)
+        form.addRow("Base encoder", self.base_box)
+        form.addRow("Method", self.method_box)
+        form.addRow("Seed", self.seed_box)
+        form.addRow("Epochs (at most)", self.epochs_box)
+        form.addRow(self.unfreeze_box)
+
+        self.train_button = QPushButton("Train")
+        self.train_button.setDefault(True)
+        self.train_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.train_button)
+        buttons.addWidget(self.cancel_button)
+        self.progress = QProgressBar()
+        self.progress.hide()
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.name_edit = QLineEdit(str(s.value("train/name", "mymodel")))
+        self.name_edit.setToolTip("The model appears as the encoder <base>+<name> in every page")
+        self.save_button = QPushButton("Save")
+        self.save_button.setEnabled(False)
+        self.save_button.clicked.connect(self.save)
+        save_box = QGroupBox("Save the trained model")
+        save_row = QHBoxLayout(save_box)
+        save_row.addWidget(QLabel("Name"))
+        save_row.addWidget(self.name_edit, 1)
+        save_row.addWidget(self.save_button)
+
+        left = QWidget()
+        layout = QVBoxLayout(left)
+        layout.addWidget(data_box)
+        layout.addWidget(model_box)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(save_box)
+        layout.addStretch(1)
+        self.chart = TrainingChart()
+        split = QSplitter()
+        split.addWidget(left)
+        split.addWidget(self.chart)
+        split.setStretchFactor(1, 1)
+        split.setSizes([380, 900])
+        QVBoxLayout(self).addWidget(split)
+
+    def _kind_changed(self) -> None:
+        self.images_row.setEnabled(self.kind_box.currentData() != "identities")
+
+    def engine_ready(self, info) -> None:
+        current = self.base_box.currentText()
+        self.base_box.clear()
+        self.base_box.addItems([name for name in info.encoders if "+" not in name])
+        self.base_box.setCurrentIndex(max(0, self.base_box.findText(current)))
+
+    # -- choosing data ------------------------------------------------------------------------
+    def open(self) -> None:
+        if self.kind_box.currentData() == "identities":
+            path = QFileDialog.getExistingDirectory(self, "Choose a folder of people", self.path_edit.text())
+        else:
+            path, _ = QFileDialog.getOpenFileName(self, "Choose a pairs or people file", self.path_edit.text(),
+                                                  "Text files (*.txt);;All files (*)")
+        if path:
+            self.path_edit.setText(path)
+
+    def browse_images(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Choose the image folder", self.images_edit.text())
+        if path:
+            self.images_edit.setText(path)
+
+    def set_source(self, kind: str, path: str, images: str = "") -> None:
+        self.kind_box.setCurrentIndex(self.kind_box.findData(kind))
+        self.path_edit.setText(path)
+        self.images_edit.setText(images)
+
+    def request(self) -> TrainRequest:
+        return TrainRequest(self.kind_box.currentData(), self.path_edit.text().strip(),
+                            self.images_edit.text().strip(), self.base_box.currentText(),
+                            self.method_box.currentData(), self.seed_box.value(), self.epochs_box.value() or None)
+
+    # -- training -----------------------------------------------------------------------------
+    def start(self) -> None:
+        request = self.request()
+        if not request.path:
+            self._say("Choose a pairs file or a folder of people first.", error=True)
+            return
+        s = self.settings
+        for key, value in (("kind", request.kind), ("path", request.path), ("images", request.images),
+                           ("base", request.base), ("method", request.method), ("seed", request.seed)):
+            s.setValue(f"train/{key}", value)
+        self.result = None
+        self.save_button.setEnabled(False)
+        self.train_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.chart.reset(f"plain {request.base} distance")
+        self._say(f"Training a {self.method_box.currentText().lower()} on {request.base}…")
+        self.worker.submit("train", lambda: training_job(request), label="Training",
+                           on_result=self._trained, on_error=self._failed, on_progress=self._progress,
+                           on_cancelled=self._cancelled)
+
+    def cancel(self) -> None:
+        self.worker.cancel("train")
+
+    def is_running(self) -> bool:
+        return not self.train_button.isEnabled()
+
+    def _progress(self, event) -> None:
+        stage = event.info.get("stage")
+        self.progress.setRange(0, max(event.total, 1))
+        self.progress.setValue(event.done)
+        if stage == "train":
+            self.chart.show_history(event.info["history"], event.info.get("base_val_accuracy"))
+            self._say(f"Epoch {event.info['epoch']}: loss {event.info['loss']:.4f}, validation accuracy "
+                      f"{event.info['val_accuracy']:.2%}")
+        elif stage == "embed":
+            self._say(f"Embedding the images with the frozen encoder ({event.done} of {event.total}; cached "
+                      "for next time)")
+        else:
+            self._say(event.message.capitalize())
+
+    def _finished(self) -> None:
+        self.train_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.progress.hide()
+
+    def _trained(self, result) -> None:
+        self._finished()
+        self.result = result
+        self.chart.show_history(result.history, result.base_val_accuracy, live=False)
+        self.save_button.setEnabled(True)
+        stop = "stopped early" if result.stopped_early else "ran every epoch"
+        self._say(f"Done: validation accuracy <b>{result.val_accuracy:.2%}</b> (epoch {result.best_epoch}, {stop}); "
+                  f"the plain {result.base} distance on the same pairs: {result.base_val_accuracy:.2%}. "
+                  "Name the model and press Save to use it.")
+
+    def _failed(self, exc: BaseException) -> None:
+        self._finished()
+        self._say(f"Could not train: {exc}", error=True)
+
+    def _cancelled(self) -> None:
+        self._finished()
+        self._say("Cancelled: nothing was saved.")
+
+    # -- saving -------------------------------------------------------------------------------
+    def save(self) -> None:
+        if self.result is None:
+            return
+        name = self.name_edit.text().strip()
+        self.settings.setValue("train/name", name)
+        self.save_button.setEnabled(False)
+        result = self.result
+        self.worker.submit("train-save", lambda: save_job(result, name), label="Saving the model",
+                           on_result=self._saved, on_error=self._save_failed)
+
+    def _saved(self, value) -> None:
+        full, info = value
+        self.result = None
+        window = self.window()
+        for page in getattr(window, "pages", [self]):  # every page learns of the new encoder
+            page.engine_ready(info)
+        self._say(f"Saved as <b>{full}</b>: choose it as the encoder in Compare, Albums or Charts.")
+        self.model_saved.emit(full)
+
+    def _save_failed(self, exc: BaseException) -> None:
+        self.save_button.setEnabled(True)
+        self._say(f"Could not save: {exc}", error=True)
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.status.setStyleSheet("color: #c62828;" if error else "")
+        self.status.setText(text)
