@@ -17,7 +17,9 @@ from facereid_engine.training import (TrainConfig, TrainingConfigError, Training
                                       load_trained_encoder, load_training_data, save_trained, split, train)
 from facereid_engine.training.embed import embed_images
 from facereid_engine.training.heads import ConcatClassifier, PairClassifier, pair_logits
+from facereid_engine.thresholds import default_threshold
 from facereid_engine.training.model import TrainedPairEncoder
+from facereid_engine.training.store import trained_threshold
 from conftest import LFW, lfw_image
 from training_helpers import PEOPLE, make_people_folder, write_pairs_file
 
@@ -199,6 +201,8 @@ def test_save_load_round_trip_and_registry(identities, embeddings, people):
     for k, v in metric.head.state_dict().items():
         assert torch.equal(loaded.head.state_dict()[k], v)
     assert loaded.default_threshold("cosine") == (metric.thresholds["cosine"], False)
+    assert trained_threshold("dlib+roundmetric", "cosine") == (metric.thresholds["cosine"], False)
+    assert trained_threshold("dlib+roundpair", "euclidean") == default_threshold("dlib", "euclidean")
     enc = get_encoder("dlib+roundmetric")
     base = get_encoder("dlib")
     chips = fr.FacePipeline("dlib").chips(fr.load_image(lfw_image("Art_Howe", 1)),
@@ -241,3 +245,19 @@ def test_use_decides_with_a_trained_pair_classifier(identities, embeddings):
     assert same.distance_name == "pair" and same.threshold == 0.5
     assert same.probability > 0.5 > diff.probability and np.isclose(same.distance, 1 - same.probability)
     assert same.encoder_name == "dlib+usepair" and same.to_json()["probability"] == round(same.probability, 6)
+
+
+def test_an_epoch_is_kept_only_when_significantly_better_on_validation():
+    from facereid_engine.training.train import significantly_better
+
+    def pairs(wins: int, losses: int, both: int = 20):
+        new = np.r_[np.ones(wins, bool), np.zeros(losses, bool), np.ones(both, bool)]
+        kept = np.r_[np.zeros(wins, bool), np.ones(losses, bool), np.ones(both, bool)]
+        return new, kept
+    # exact one-sided binomial tail over the disagreements: 5-0 -> 1/32, 4-0 -> 1/16, 6-1 -> 8/128, 7-1 -> 9/256
+    assert significantly_better(*pairs(5, 0), alpha=0.05)
+    assert not significantly_better(*pairs(4, 0), alpha=0.05)
+    assert not significantly_better(*pairs(6, 1), alpha=0.05)
+    assert significantly_better(*pairs(7, 1), alpha=0.05)
+    assert not significantly_better(*pairs(7, 1), alpha=0.03)
+    assert not significantly_better(*pairs(0, 0), alpha=1.0)

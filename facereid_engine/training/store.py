@@ -119,6 +119,20 @@ def read_info(full: str) -> dict:
     return info
 
 
+def trained_threshold(full: str, distance: str) -> tuple[float, bool]:
+    """(threshold, provisional) of a trained model without loading it: a metric head's thresholds were
+    calibrated on its validation split; a pair classifier's embeddings are its base's, so are its thresholds."""
+    from ..distances import canonical_distance
+    from ..thresholds import default_threshold
+
+    info = read_info(full)
+    distance = canonical_distance(distance)
+    value = info.get("thresholds", {}).get(distance)
+    if info["method"] != "metric" or value is None:
+        return default_threshold(info["base"], distance)
+    return float(value), False
+
+
 def load_trained_encoder(name: str, device: torch.device | str | None = None) -> TrainedEncoder:
     """The trained model ``<base>+<name>`` as an encoder (its base loaded on ``device`` when first used;
     the head on the CPU)."""

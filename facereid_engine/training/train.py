@@ -4,7 +4,7 @@ Each epoch (0 = before any step) yields ``Progress(info={"stage": "train", "epoc
 "val_accuracy", "val_loss", "base_val_accuracy", "history"})`` (``base_val_accuracy``: the plain base
 distance's best accuracy on the validation pairs, for reference; ``history``: every epoch's record so
 far, so a listener that drops events still draws them all);
-the generator returns a :class:`TrainResult` holding the best head (by validation accuracy). Nothing
+the generator returns a :class:`TrainResult` holding the kept head (see ``TrainConfig.alpha``). Nothing
 is written to disk here (see :mod:`.store`), so a cancelled run leaves no model behind.
 
 Deterministic for a seed: all randomness comes from a private torch RNG state that is swapped in
@@ -14,6 +14,7 @@ neither disturbs it nor is disturbed by it), on one thread with deterministic al
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -32,7 +33,7 @@ from .heads import METHODS, MetricHead, new_head
 #: Defaults per method. ``concat`` keeps the study's recipe: no weight decay, no early stopping.
 METHOD_DEFAULTS: dict[str, dict[str, Any]] = {
     "pair": {"epochs": 60, "learning_rate": 3e-3, "weight_decay": 1e-1, "patience": 10},
-    "metric": {"epochs": 60, "learning_rate": 1e-3, "weight_decay": 1e-2, "patience": 10},
+    "metric": {"epochs": 60, "learning_rate": 3e-3, "weight_decay": 1e-2, "patience": 10},
     "concat": {"epochs": 60, "learning_rate": 1e-3, "weight_decay": 0.0, "patience": None},
 }
 
@@ -50,8 +51,9 @@ class TrainConfig:
             (the study's concatenation classifier, the baseline).
         epochs: most epochs; training stops earlier when the validation accuracy has not improved
             for ``patience`` epochs (``patience=None``: never stop early, keep the last epoch).
-        min_improvement: an epoch replaces the kept one only when it gets at least this many more
-            validation pairs right (the best of many epochs on a few hundred pairs is partly luck).
+        alpha: an epoch replaces the kept one (at first the untrained head) only when it is right on
+            significantly more validation pairs (one-sided exact McNemar test at this level): the best
+            of many epochs on a few hundred pairs is partly luck.
         weight_decay: AdamW weight decay of the head's weights.
         val_fraction: share of the people set aside for validation.
         seed: seeds the split, the initial weights and the batch order.
@@ -65,7 +67,7 @@ class TrainConfig:
     weight_decay: float | None = None
     patience: int | None | str = "default"
     val_fraction: float = 0.2
-    min_improvement: int = 2
+    alpha: float = 0.05
     seed: int = 0
     unfreeze: bool = False
 
@@ -83,9 +85,9 @@ class TrainConfig:
             raise TrainingConfigError(f"epochs, batch size and learning rate must be positive and weight decay "
                                       f"not negative (got {out.epochs}, {out.batch_size}, {out.learning_rate}, "
                                       f"{out.weight_decay})")
-        if out.min_improvement < 0 or not 0.0 < out.val_fraction < 1.0:
-            raise TrainingConfigError(f"min_improvement must not be negative and val_fraction must lie between 0 "
-                                      f"and 1 (got {out.min_improvement}, {out.val_fraction})")
+        if not 0.0 < out.alpha <= 1.0 or not 0.0 < out.val_fraction < 1.0:
+            raise TrainingConfigError(f"alpha must lie in (0, 1] and val_fraction in (0, 1) "
+                                      f"(got {out.alpha}, {out.val_fraction})")
         if out.patience is not None and int(out.patience) < 1:
             raise TrainingConfigError(f"patience must be at least 1 epoch (or None), not {out.patience}")
         if out.unfreeze:
@@ -203,7 +205,8 @@ def _parameter_groups(head: nn.Module, weight_decay: float) -> list[dict]:
 
 def _evaluate(head: nn.Module, emb: torch.Tensor, left: np.ndarray, right: np.ndarray,
               same: np.ndarray) -> tuple[float, float, np.ndarray]:
-    """(loss, accuracy, logits) on pairs; the metric head's accuracy is at its best threshold on them."""
+    """(loss, accuracy, right) on pairs, ``right`` saying which pairs were decided correctly; the metric
+    head decides at its best threshold on these pairs."""
     head.eval()
     with torch.no_grad():
         a, b = emb[torch.from_numpy(left)], emb[torch.from_numpy(right)]
@@ -212,10 +215,22 @@ def _evaluate(head: nn.Module, emb: torch.Tensor, left: np.ndarray, right: np.nd
         loss = float(F.binary_cross_entropy_with_logits(logits, target))
         if isinstance(head, MetricHead):
             d = (head.embed(a) - head.embed(b)).norm(dim=1).double().numpy()
-            accuracy = best_threshold(d, same)[1]
+            right = (d <= best_threshold(d, same)[0]) == same
         else:
-            accuracy = float(((logits > 0).numpy() == same).mean())
-    return loss, accuracy, logits.double().numpy()
+            right = (logits > 0).numpy() == same
+    return loss, float(right.mean()), right
+
+
+def significantly_better(new_right: np.ndarray, kept_right: np.ndarray, alpha: float) -> bool:
+    """Exact one-sided McNemar test: is the new model right on significantly more of the pairs where
+    the two disagree (p < ``alpha``)? Validation accuracy alone picks lucky epochs on a few hundred pairs."""
+    wins = int(np.count_nonzero(new_right & ~kept_right))
+    losses = int(np.count_nonzero(~new_right & kept_right))
+    n = wins + losses
+    if wins <= losses:
+        return False
+    p = sum(math.comb(n, k) for k in range(wins, n + 1)) / 2.0 ** n
+    return p < alpha
 
 
 def _initial_rule(head: nn.Module, emb: torch.Tensor, left: np.ndarray, right: np.ndarray,
@@ -282,13 +297,11 @@ def _fit(sp: Split, base: str, config: TrainConfig, emb: torch.Tensor) -> Work[T
         _initial_rule(head, emb, sp.train_left, sp.train_right, sp.train_same)
         optimizer = torch.optim.AdamW(_parameter_groups(head, config.weight_decay), lr=config.learning_rate)
         train_loss, _, _ = _evaluate(head, emb, sp.train_left, sp.train_right, sp.train_same)
-        val_loss, val_acc, _ = _evaluate(head, emb, sp.val_left, sp.val_right, sp.val_same)
+        val_loss, val_acc, val_right = _evaluate(head, emb, sp.val_left, sp.val_right, sp.val_same)
     base_d = paired(emb[sp.val_left].numpy(), emb[sp.val_right].numpy(), "euclidean")
     base_val_accuracy = best_threshold(base_d, sp.val_same)[1]
     history = [{"epoch": 0, "loss": train_loss, "val_loss": val_loss, "val_accuracy": val_acc}]
-    n_val = len(sp.val_same)
-    margin = config.min_improvement / n_val - 1e-9  # so many more validation pairs right to count as better
-    best = val_acc
+    kept_right = val_right
     best_epoch, best_state = 0, {k: v.clone() for k, v in head.state_dict().items()}
     yield Progress(0, config.epochs, f"epoch 0: validation accuracy {val_acc:.4f}",
                    {"stage": "train", **history[0], "base_val_accuracy": base_val_accuracy,
@@ -312,11 +325,11 @@ def _fit(sp: Split, base: str, config: TrainConfig, emb: torch.Tensor) -> Work[T
                 optimizer.step()
                 total += float(loss.detach()) * len(batch)
                 seen += len(batch)
-            val_loss, val_acc, _ = _evaluate(head, emb, sp.val_left, sp.val_right, sp.val_same)
+            val_loss, val_acc, val_right = _evaluate(head, emb, sp.val_left, sp.val_right, sp.val_same)
         record = {"epoch": epoch, "loss": total / max(seen, 1), "val_loss": val_loss, "val_accuracy": val_acc}
         history.append(record)
-        if config.patience is None or val_acc >= best + margin:
-            best, best_epoch, stale = val_acc, epoch, 0
+        if config.patience is None or significantly_better(val_right, kept_right, config.alpha):
+            kept_right, best_epoch, stale = val_right, epoch, 0
             best_state = {k: v.clone() for k, v in head.state_dict().items()}
         else:
             stale += 1
