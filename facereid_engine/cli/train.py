@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 from ..encoders import DEFAULT_ENCODER
 
@@ -61,6 +60,6 @@ def run(args) -> int:
     else:
         stop = "stopped early" if result.stopped_early else "ran all epochs"
         print(f"saved {name}: {args.method} on {args.base}, validation accuracy {result.val_accuracy:.4f} "
-              f"(epoch {result.best_epoch}; {stop}); the plain {args.base} distance on the same validation "
-              f"pairs: {result.base_val_accuracy:.4f}", file=sys.stdout)
+              f"(epoch {result.best_epoch}; {stop}); the plain {args.base} distance (threshold chosen on the "
+              f"training pairs) on the same validation pairs: {result.base_val_accuracy:.4f}")
     return 0

@@ -203,22 +203,29 @@ def _parameter_groups(head: nn.Module, weight_decay: float) -> list[dict]:
     return [{"params": decay, "weight_decay": weight_decay}, {"params": free, "weight_decay": 0.0}]
 
 
-def _evaluate(head: nn.Module, emb: torch.Tensor, left: np.ndarray, right: np.ndarray,
-              same: np.ndarray) -> tuple[float, float, np.ndarray]:
-    """(loss, accuracy, right) on pairs, ``right`` saying which pairs were decided correctly; the metric
-    head decides at its best threshold on these pairs."""
+def _evaluate(head: nn.Module, emb: torch.Tensor, left: np.ndarray, right: np.ndarray, same: np.ndarray,
+              calibration: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+              ) -> tuple[float, float, np.ndarray]:
+    """(loss, accuracy, correct) on pairs, ``correct`` saying which pairs were decided right.
+
+    A classifier decides with its own logit; the metric head at the best threshold on the
+    ``calibration`` pairs (the training pairs), never on the pairs scored.
+    """
     head.eval()
     with torch.no_grad():
         a, b = emb[torch.from_numpy(left)], emb[torch.from_numpy(right)]
         logits = head(a, b)
         target = torch.from_numpy(same.astype(np.float32))
         loss = float(F.binary_cross_entropy_with_logits(logits, target))
-        if isinstance(head, MetricHead):
+        if isinstance(head, MetricHead) and calibration is not None:
+            cl, cr, cs = calibration
+            dc = (head.embed(emb[torch.from_numpy(cl)]) - head.embed(emb[torch.from_numpy(cr)])).norm(dim=1)
+            threshold, _ = best_threshold(dc.double().numpy(), cs)
             d = (head.embed(a) - head.embed(b)).norm(dim=1).double().numpy()
-            right = (d <= best_threshold(d, same)[0]) == same
+            correct = (d <= threshold) == same
         else:
-            right = (logits > 0).numpy() == same
-    return loss, float(right.mean()), right
+            correct = (logits > 0).numpy() == same
+    return loss, float(correct.mean()), correct
 
 
 def significantly_better(new_right: np.ndarray, kept_right: np.ndarray, alpha: float) -> bool:
@@ -289,6 +296,7 @@ def train(data: TrainingData | Split, base: str = "dlib", config: TrainConfig | 
 
 def _fit(sp: Split, base: str, config: TrainConfig, emb: torch.Tensor) -> Work[TrainResult]:
     rng_torch = _PrivateRNG(config.seed)
+    train_pairs = (sp.train_left, sp.train_right, sp.train_same)
     rng = np.random.default_rng(config.seed)
     with rng_torch.active():
         head = new_head(config.method, emb.shape[1])
@@ -297,9 +305,13 @@ def _fit(sp: Split, base: str, config: TrainConfig, emb: torch.Tensor) -> Work[T
         _initial_rule(head, emb, sp.train_left, sp.train_right, sp.train_same)
         optimizer = torch.optim.AdamW(_parameter_groups(head, config.weight_decay), lr=config.learning_rate)
         train_loss, _, _ = _evaluate(head, emb, sp.train_left, sp.train_right, sp.train_same)
-        val_loss, val_acc, val_right = _evaluate(head, emb, sp.val_left, sp.val_right, sp.val_same)
-    base_d = paired(emb[sp.val_left].numpy(), emb[sp.val_right].numpy(), "euclidean")
-    base_val_accuracy = best_threshold(base_d, sp.val_same)[1]
+        val_loss, val_acc, val_right = _evaluate(head, emb, sp.val_left, sp.val_right, sp.val_same, train_pairs)
+    # the plain base distance, its threshold chosen on the training pairs, scored on the validation pairs
+    vectors = emb.numpy()
+    base_threshold, _ = best_threshold(paired(vectors[sp.train_left], vectors[sp.train_right], "euclidean"),
+                                       sp.train_same)
+    base_val_accuracy = accuracy_at(paired(vectors[sp.val_left], vectors[sp.val_right], "euclidean"),
+                                    sp.val_same, base_threshold)
     history = [{"epoch": 0, "loss": train_loss, "val_loss": val_loss, "val_accuracy": val_acc}]
     kept_right = val_right
     best_epoch, best_state = 0, {k: v.clone() for k, v in head.state_dict().items()}
@@ -325,7 +337,8 @@ def _fit(sp: Split, base: str, config: TrainConfig, emb: torch.Tensor) -> Work[T
                 optimizer.step()
                 total += float(loss.detach()) * len(batch)
                 seen += len(batch)
-            val_loss, val_acc, val_right = _evaluate(head, emb, sp.val_left, sp.val_right, sp.val_same)
+            val_loss, val_acc, val_right = _evaluate(head, emb, sp.val_left, sp.val_right, sp.val_same,
+                                                     train_pairs)
         record = {"epoch": epoch, "loss": total / max(seen, 1), "val_loss": val_loss, "val_accuracy": val_acc}
         history.append(record)
         if config.patience is None or significantly_better(val_right, kept_right, config.alpha):
@@ -349,7 +362,8 @@ def _fit(sp: Split, base: str, config: TrainConfig, emb: torch.Tensor) -> Work[T
     # Calibrate on pairs the kept weights never learnt from: the validation pairs, and the training
     # pairs too when the kept head is the untrained one (epoch 0).
     if best_epoch == 0:
-        cal = (np.r_[sp.train_left, sp.val_left], np.r_[sp.train_right, sp.val_right], np.r_[sp.train_same, sp.val_same])
+        cal = (np.r_[sp.train_left, sp.val_left], np.r_[sp.train_right, sp.val_right],
+               np.r_[sp.train_same, sp.val_same])
         _initial_rule(head, emb, *cal)
     else:
         cal = (sp.val_left, sp.val_right, sp.val_same)

@@ -29,7 +29,8 @@ def resolve_model_name(model_name: str) -> str:
     models = list_trained()
     if "+" in name:
         if name not in models:
-            raise UnknownNameError(f"no trained model called {name!r} (trained models: {', '.join(models) or 'none yet'})")
+            raise UnknownNameError(f"no trained model called {name!r} "
+                                   f"(trained models: {', '.join(models) or 'none yet'})")
         return name
     matches = [m for m in models if m.split("+", 1)[1] == name]
     if len(matches) != 1:

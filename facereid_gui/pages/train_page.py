@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QProgressBar, QPushButton, QSpinBox, QSplitter, QStackedWidget,
+                               QLineEdit, QProgressBar, QPushButton, QSpinBox, QSplitter,
                                QToolButton, QVBoxLayout, QWidget)
 
 from ..widgets.mpl_canvas import make_canvas
