@@ -153,29 +153,38 @@ class Evaluation:
         }
 
 
-def score_distances(encoder: str, distance: str, pairs: PairSet, vectors: np.ndarray,
+def score_distances(encoder: str | Encoder, distance: str, pairs: PairSet, vectors: np.ndarray,
                     train: PairSet | None = None, train_vectors: np.ndarray | None = None,
                     far_targets: tuple[float, ...] = FAR_TARGETS) -> DistanceResult:
     """Distances of every pair and its protocol score.
 
     ``vectors[i]`` embeds ``pairs.images[i]`` (and ``train_vectors`` those of ``train``). With a
     training set: :func:`~.protocols.train_test`; with 2+ folds: :func:`~.protocols.k_fold`; else
-    the accuracy at the encoder's calibrated default threshold.
+    the accuracy at the encoder's calibrated default threshold. A trained pair classifier (an
+    encoder with ``pair_distance``) is scored on its own decisions (1 - P(same)), whatever ``distance``.
     """
     distance = canonical_distance(distance)
-    d = paired(vectors[pairs.left], vectors[pairs.right], distance)
+    own = getattr(encoder, "pair_distance", None)
+    name = encoder if isinstance(encoder, str) else encoder.name
+
+    def measure(v: np.ndarray, ps: PairSet) -> np.ndarray:
+        return own(v[ps.left], v[ps.right]) if own is not None else paired(v[ps.left], v[ps.right], distance)
+
+    d = measure(vectors, pairs)
     if train is not None:
         if train_vectors is None:
             raise ValueError("train_vectors are needed with a training pair set")
-        td = paired(train_vectors[train.left], train_vectors[train.right], distance)
-        score = train_test(td, train.same, d, pairs.same)
+        score = train_test(measure(train_vectors, train), train.same, d, pairs.same)
     elif pairs.n_folds >= 2:
         score = k_fold(d, pairs.same, pairs.fold)
     else:
-        value, provisional = default_threshold(encoder, distance)
+        if own is not None:
+            value, provisional = float(encoder.decision_threshold), False
+        else:
+            value, provisional = default_threshold(name, distance)
         score = fixed_threshold(d, pairs.same, value, provisional=provisional,
-                                origin=f"the default {encoder}/{distance}")
-    return DistanceResult(encoder, distance, score, d, pairs.same.copy(), pairs.fold.copy(), tuple(far_targets))
+                                origin=f"the default {name}/{distance}")
+    return DistanceResult(name, distance, score, d, pairs.same.copy(), pairs.fold.copy(), tuple(far_targets))
 
 
 def _pipeline_for(encoder: str | Encoder):
@@ -232,7 +241,7 @@ def evaluate(pairs: PairSet, encoders: Iterable[str | Encoder] = ("dlib",),
                             emb.seconds)
         for distance in names:
             enc.distances[distance] = score_distances(
-                name, distance, pairs, emb.vectors[test_rows], train,
+                pipeline.encoder, distance, pairs, emb.vectors[test_rows], train,
                 None if train_rows is None else emb.vectors[train_rows], far_targets)
         results[name] = enc
         yield Progress(offset + len(images), total, f"{name}: scored {len(names)} distance(s)")

@@ -24,6 +24,9 @@ def _table() -> dict:
 def default_threshold(encoder: str, distance: str) -> tuple[float, bool]:
     """(threshold, provisional) for ``encoder`` and ``distance``."""
     distance = canonical_distance(distance)
+    if "+" in encoder:  # a trained model keeps its thresholds with its weights
+        from .training.store import trained_threshold
+        return trained_threshold(encoder, distance)
     entry = _table().get("thresholds", {}).get(encoder, {}).get(distance)
     if entry is None:
         return _FALLBACK[distance], True

@@ -66,3 +66,26 @@ def test_train_too_small_data_is_an_error(tmp_path, capsys):
     small = make_people_folder(tmp_path / "three", ("Aaron_Peirsol", "Art_Howe", "Alec_Baldwin"))
     assert main(["train", "--identities", str(small), "--name", "small", "--quiet"]) == 2
     assert "too little data" in capsys.readouterr().err
+
+
+def test_trained_models_are_measured_by_eval_with_their_own_thresholds(people, tmp_path, capsys):
+    """A metric head's thresholds come with it; a pair classifier is scored on its own decisions."""
+    from facereid_engine.thresholds import default_threshold
+    from facereid_engine.training.store import read_info
+
+    pairs = write_pairs_file(tmp_path / "pairsEval.txt")
+    for method, name in (("metric", "evm"), ("pair", "evp")):
+        assert main(["train", "--method", method, "--identities", str(people), "--name", name,
+                     "--epochs", "3", "--quiet"]) == 0
+    capsys.readouterr()
+    stored = read_info("dlib+evm")["thresholds"]["cosine"]
+    assert default_threshold("dlib+evm", "cosine") == (pytest.approx(stored), False)
+
+    assert main(["eval", "--pairs", str(pairs), "--images", str(people), "--encoder", "dlib+evp",
+                 "--json", "--quiet"]) == 0
+    results = json.loads(capsys.readouterr().out)["results"]["dlib+evp"]
+    accuracies = {d: r["accuracy_mean"] for d, r in results.items()}
+    assert set(accuracies) == {"euclidean", "euclidean_l2", "cosine"}
+    assert len(set(accuracies.values())) == 1  # the classifier's decisions, whatever the distance
+    assert all(r["threshold_mean"] == 0.5 for r in results.values())
+    assert min(accuracies.values()) > 0.8

@@ -18,7 +18,7 @@ IMAGENET_ENCODERS = ("densenet", "googlenet", "resnet", "squeezenet", "vgg")
 BUILTIN_ENCODERS = (DEFAULT_ENCODER, *IMAGENET_ENCODERS)
 
 _cache: dict[tuple[str, str], Encoder] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # a trained encoder loads its base through get_encoder
 
 
 def trained_encoders() -> list[str]:
@@ -59,5 +59,12 @@ def get_encoder(name: str = DEFAULT_ENCODER, device: torch.device | str | None =
         return _cache[key]
 
 
-__all__ = ["Encoder", "get_encoder", "available_encoders", "DEFAULT_ENCODER", "BUILTIN_ENCODERS",
+def forget_encoder(name: str) -> None:
+    """Drop ``name`` from the cache (after a trained model is overwritten or deleted)."""
+    with _lock:
+        for key in [k for k in _cache if k[0] == name]:
+            del _cache[key]
+
+
+__all__ = ["forget_encoder", "Encoder", "get_encoder", "available_encoders", "DEFAULT_ENCODER", "BUILTIN_ENCODERS",
            "IMAGENET_ENCODERS"]

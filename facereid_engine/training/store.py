@@ -67,7 +67,7 @@ def save_trained(result: TrainResult, name: str, *, overwrite: bool = False) -> 
 
     Raises ModelExistsError when the name is taken (unless ``overwrite``).
     """
-    from ..encoders import get_encoder
+    from ..encoders import forget_encoder, get_encoder
 
     full = full_name(result.base, name)
     weights_path, info_path = _files(full)
@@ -89,6 +89,7 @@ def save_trained(result: TrainResult, name: str, *, overwrite: bool = False) -> 
     info["weights_sha256"] = hashlib.sha256(weights_path.read_bytes()).hexdigest()
     text = json.dumps(info, indent=2).encode("utf-8")
     _write_atomic(info_path, lambda fh: fh.write(text))
+    forget_encoder(full)  # an overwritten model must not be served from the cache
     return full
 
 
@@ -155,7 +156,10 @@ def load_trained_encoder(name: str, device: torch.device | str | None = None) ->
 
 def delete_trained(name: str) -> None:
     """Remove a trained model (its description first, so it is never half-listed)."""
+    from ..encoders import forget_encoder
+
     weights_path, info_path = _files(name)
     read_info(name)
     info_path.unlink()
     weights_path.unlink(missing_ok=True)
+    forget_encoder(name)

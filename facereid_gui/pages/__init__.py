@@ -7,4 +7,5 @@ PAGES: tuple[str, ...] = (
     "compare_page:ComparePage",
     "albums_page:AlbumsPage",
     "charts_page:ChartsPage",
+    "train_page:TrainPage",
 )
