@@ -5,8 +5,12 @@ the five parts as integer pixel positions (dlib rounds them into ``point``), as 
 The arithmetic follows dlib/image_processing/shape_predictor.h: the mean-to-current similarity
 transform is fitted in double with dlib's SVD and cast to float; feature pixel positions are built
 in float, mapped into the image in double and rounded with ``floor(x + 0.5)``; the grey value is
-``(r + g + b) // 3`` (0 outside the image); every tree of a cascade is walked at once; the leaves
-are added in float32, one tree after the other.
+``(r + g + b) / 3`` in integers (0 outside the image); the leaves are added in float32, one tree
+after the other, after the current shape.
+
+Speed comes from doing each step for all faces of a call at once: every face (of one image, or of
+several) goes through a cascade together, and every split of every tree is answered in one go;
+a tree's 15 answers, packed into 16 bits, index a table of the leaf they lead to.
 """
 from __future__ import annotations
 
@@ -17,7 +21,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import paths
-from .dlib_geometry import affine_from_pinv, find_similarity_transform, pinv
+from .dlib_geometry import affine_from_pinv, pinv
+from .dlib_similarity import SimilarityFit
 from .landmarks_file import ShapePredictorModel, load_shape_predictor_model
 
 MODEL_FILE = "shape_predictor_5_face_landmarks.dat"
@@ -25,15 +30,7 @@ Box = tuple[int, int, int, int]
 
 # unnormalizing_tform(rect) maps (0,0), (1,0), (1,1) to the box's tl, tr, br corners.
 _UNIT_PINV = pinv([[0.0, 1.0, 1.0], [0.0, 0.0, 1.0], [1.0, 1.0, 1.0]])
-
-
-def _grey_at(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """dlib's grey value of the pixels at integer positions, 0 outside the image (float32)."""
-    h, w = image.shape[:2]
-    inside = (x >= 0) & (x < w) & (y >= 0) & (y < h)
-    pix = image[np.where(inside, y, 0), np.where(inside, x, 0)]
-    grey = pix if pix.ndim == x.ndim else pix.sum(axis=-1, dtype=np.uint16) // 3
-    return np.where(inside, grey, 0).astype(np.float32)
+_GREY_OF_SUM = (np.arange(3 * 255 + 1) // 3).astype(np.int16)  # dlib's (r + g + b) / 3
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:
@@ -43,6 +40,74 @@ def _check_image(image: np.ndarray) -> np.ndarray:
     return image
 
 
+def _leaf_table(n_splits: int, bits: int) -> np.ndarray:
+    """Leaf reached for every ``bits``-bit code whose bit ``bits-1-j`` says "left" at node ``j``."""
+    code = np.arange(1 << bits)
+    node = np.zeros_like(code)
+    while True:
+        inner = node < n_splits
+        if not inner.any():
+            return (node - n_splits).astype(np.intp)
+        left = (code >> np.where(inner, bits - 1 - node, 0)) & 1
+        node = np.where(inner, 2 * node + 2 - left, node)
+
+
+@functools.lru_cache(maxsize=256)
+def _einsum_is_sequential(rows: int, n: int, width: int) -> bool:
+    """Whether ``einsum("tnk->nk")`` of float32 ``(rows, n, width)`` adds row after row, as dlib does.
+
+    It does when numpy's inner loop runs along a row (a sum along the inner loop would use several
+    accumulators); checked on data where any other order gives another sum.
+    """
+    data = np.full((rows, n, width), 2.0 ** -25, dtype=np.float32)
+    data[0] = 1.0  # each later term is below half an ulp of 1: only a sequential sum stays at 1
+    return bool(np.array_equal(np.einsum("tnk->nk", data), data[0]))
+
+
+class _Work:
+    """Per-call buffers, reused by every cascade (fresh large arrays cost page faults)."""
+
+    def __init__(self, n: int, pixels: int, splits: int, trees: int, width: int):
+        self.pos, self.pos_tmp = (np.empty((n, 2, pixels), dtype=np.float32) for _ in range(2))
+        self.at, self.at_tmp = (np.empty((n, 2, pixels), dtype=np.float64) for _ in range(2))
+        self.ixy = np.empty((n, 2, pixels), dtype=np.intp)
+        self.values = np.empty((n, pixels), dtype=np.int16)
+        self.pair = np.empty((n, 2, splits), dtype=np.int16)
+        self.diff = np.empty((n, splits), dtype=np.int16)
+        self.go_left = np.empty((n, splits), dtype=bool)
+        self.rows = np.empty((trees + 1, n, width), dtype=np.float32)
+
+
+class _Grey:
+    """dlib's grey value at integer pixel positions of one image, 0 outside it (int16)."""
+
+    def __init__(self, image: np.ndarray):
+        self.h, self.w = image.shape[:2]
+        self.size = np.array([[self.w], [self.h]], dtype=np.uintp)
+        self.rgb = image.ndim == 3
+        self.image = image
+        # a flat view for np.take; a strided image would be copied whole, so it is indexed in 2-D
+        self.flat = (image.reshape(-1, 3) if self.rgb else image.reshape(-1)) if image.flags.c_contiguous else None
+
+    def __call__(self, ixy: np.ndarray) -> np.ndarray:
+        """``ixy`` (N, 2, P) intp x and y rows -> grey values (N, P)."""
+        x, y = ixy[:, 0], ixy[:, 1]
+        ok = ixy.view(np.uintp) < self.size  # negative positions wrap to huge values
+        inside = ok[:, 0] & ok[:, 1]
+        if self.flat is not None:
+            at = y * self.w
+            at += x
+            pix = self.flat.take(at, axis=0, mode="clip")
+        else:
+            pix = self.image[np.clip(y, 0, self.h - 1), np.clip(x, 0, self.w - 1)]
+        if self.rgb:
+            total = np.add(pix[..., 0], pix[..., 1], dtype=np.uint16)
+            total += pix[..., 2]
+            total *= inside
+            return _GREY_OF_SUM.take(total)
+        return np.multiply(pix, inside, dtype=np.int16)
+
+
 class ShapePredictor:
     """A dlib shape predictor over numpy arrays (see :class:`ShapePredictorModel`)."""
 
@@ -50,16 +115,26 @@ class ShapePredictor:
         self.model = model
         n_casc, n_trees, n_splits, _ = model.split_index.shape
         n_leaves = model.leaves.shape[2]
-        self._initial_points = [(float(x), float(y)) for x, y in model.initial_shape.reshape(-1, 2)]
+        self._fit = SimilarityFit(model.initial_shape.reshape(-1, 2).tolist())
+        self._n_splits = n_splits
         self._depth = int(np.log2(n_leaves))
-        # flat per-cascade tables: entry (tree, node) sits at tree * n_splits + node
-        self._idx1 = model.split_index[..., 0].reshape(n_casc, -1).astype(np.intp)
-        self._idx2 = model.split_index[..., 1].reshape(n_casc, -1).astype(np.intp)
-        self._thresh = model.split_thresh.reshape(n_casc, -1)
+        # each tree's splits padded to whole bytes; a padding split compares pixel 0 with itself
+        # against a threshold no difference exceeds, so its answer is always "right"
+        self._width = -(-n_splits // 8) * 8
+        pad = ((0, 0), (0, 0), (0, self._width - n_splits))
+        index = np.pad(model.split_index, pad + ((0, 0),))
+        self._pairs = np.ascontiguousarray(index.transpose(0, 3, 1, 2).reshape(n_casc, 2, -1)).astype(np.intp)
+        # grey differences are integers, so "d > t" is "d > floor(t)", in int16
+        thresh = np.clip(np.floor(model.split_thresh), -1024, 1024)
+        self._thresh = np.pad(thresh, pad, constant_values=1024).reshape(n_casc, -1).astype(np.int16)
         self._leaves = model.leaves.reshape(n_casc, n_trees * n_leaves, -1)
-        self._split_base = np.arange(n_trees) * n_splits
-        self._leaf_base = np.arange(n_trees) * n_leaves - n_splits  # leaf index = node - n_splits
-        self._ax = 2 * model.anchor.astype(np.intp)
+        self._tree_base = np.arange(n_trees)[:, None] * n_leaves
+        self._table = _leaf_table(n_splits, self._width) if self._width <= 16 else None
+        # the x and y of each feature pixel's anchor point, as indices into a flat shape
+        anchor = model.anchor.astype(np.intp)
+        self._anchor_xy = np.stack([2 * anchor, 2 * anchor + 1], axis=1)  # (C, 2, P)
+        self._dx = np.ascontiguousarray(model.deltas[:, :, 0])
+        self._dy = np.ascontiguousarray(model.deltas[:, :, 1])
 
     @property
     def num_parts(self) -> int:
@@ -71,46 +146,100 @@ class ShapePredictor:
 
     def predict_many(self, image: np.ndarray, boxes: Sequence[Box]) -> np.ndarray:
         """Landmarks for several boxes of one image, ``(N, parts, 2)`` float64."""
-        image = _check_image(image)
-        boxes = [tuple(int(v) for v in b) for b in boxes]
-        if not boxes:
-            return np.zeros((0, self.num_parts, 2), dtype=np.float64)
-        # unnormalizing_tform per box, as float64 columns (n, 1): m00, m01, m10, m11, b0, b1
-        to_img = [affine_from_pinv(_UNIT_PINV, [(l, t), (r, t), (r, b)]) for l, t, r, b in boxes]
-        a = np.array([[*mm, *bb] for mm, bb in to_img], dtype=np.float64).T[:, :, None]
-        shapes = np.tile(self.model.initial_shape, (len(boxes), 1))
-        for c in range(len(self._idx1)):
-            shapes = self._cascade(c, image, shapes, a)
-        sx, sy = shapes[:, 0::2].astype(np.float64), shapes[:, 1::2].astype(np.float64)
-        x = np.floor(((a[0] * sx + a[1] * sy) + a[4]) + 0.5)
-        y = np.floor(((a[2] * sx + a[3] * sy) + a[5]) + 0.5)
-        return np.stack([x, y], axis=-1)
+        return self._predict([_Grey(_check_image(image))], [0] * len(boxes), boxes)
 
-    def _cascade(self, c: int, image: np.ndarray, shapes: np.ndarray, a: np.ndarray) -> np.ndarray:
-        """One cascade for every face: read the feature pixels, walk all trees, add their leaves."""
+    def predict_batch(self, images: Sequence[np.ndarray], boxes: Sequence[Box]) -> np.ndarray:
+        """Landmarks for ``boxes[i]`` in ``images[i]`` (the same image may repeat), ``(N, parts, 2)`` float64.
+
+        Equal to calling :meth:`predict` for each pair, and faster per face for many faces.
+        """
+        if len(images) != len(boxes):
+            raise ValueError(f"{len(images)} images but {len(boxes)} boxes")
+        slot: dict[int, int] = {}
+        sources: list[_Grey] = []
+        which = []
+        for image in images:
+            if id(image) not in slot:
+                slot[id(image)] = len(sources)
+                sources.append(_Grey(_check_image(image)))
+            which.append(slot[id(image)])
+        return self._predict(sources, which, boxes)
+
+    def _predict(self, sources: list[_Grey], which: Sequence[int], boxes: Sequence[Box]) -> np.ndarray:
+        boxes = [tuple(int(v) for v in b) for b in boxes]
+        n = len(boxes)
+        if not n:
+            return np.zeros((0, self.num_parts, 2), dtype=np.float64)
+        # faces of one image side by side, so that each image is read with one np.take
+        order = np.argsort(which, kind="stable")
+        bounds = np.searchsorted(np.asarray(which)[order], np.arange(len(sources) + 1))
+        groups = [(g, int(a), int(b)) for g, a, b in zip(sources, bounds[:-1], bounds[1:]) if b > a]
+        boxes = [boxes[i] for i in order]
+        # unnormalizing_tform per box: (N, 2, 1) columns of m, and b
+        to_img = np.array([[*m, *b] for m, b in (affine_from_pinv(_UNIT_PINV, [(l, t), (r, t), (r, b)])
+                                                 for l, t, r, b in boxes)], dtype=np.float64)
+        col0, col1, offset = (to_img[:, idx, None] for idx in ([0, 2], [1, 3], [4, 5]))
+        shapes = np.tile(self.model.initial_shape, (n, 1))
+        work = _Work(n, self._dx.shape[1], self._thresh.shape[1], len(self._tree_base), shapes.shape[1])
+        for c in range(len(self._pairs)):
+            shapes = self._cascade(c, groups, shapes, (col0, col1, offset), work)
+        parts = shapes.reshape(n, 1, -1, 2).astype(np.float64)
+        points = col0 * parts[..., 0]
+        points += col1 * parts[..., 1]
+        points += offset
+        points += 0.5
+        out = np.empty((n, parts.shape[2], 2), dtype=np.float64)
+        out[order] = np.floor(points, out=points).transpose(0, 2, 1)
+        return out
+
+    def _cascade(self, c: int, groups: list[tuple[_Grey, int, int]], shapes: np.ndarray, to_img: tuple,
+                 work: _Work) -> np.ndarray:
+        """One cascade for every face: read the feature pixels, evaluate all trees, add their leaves."""
         n = len(shapes)
-        tf = np.empty((4, n, 1), dtype=np.float32)  # mean-to-current shape transform, cast to float
-        for i in range(n):
-            current = [(float(x), float(y)) for x, y in shapes[i].reshape(-1, 2)]
-            tf[:, i, 0] = find_similarity_transform(self._initial_points, current)[0]
-        dx, dy = self.model.deltas[c, :, 0], self.model.deltas[c, :, 1]
-        ax = self._ax[c]
-        px = ((tf[0] * dx + tf[1] * dy) + shapes[:, ax]).astype(np.float64)  # float32 sums, as dlib
-        py = ((tf[2] * dx + tf[3] * dy) + shapes[:, ax + 1]).astype(np.float64)
-        ix = np.floor(((a[0] * px + a[1] * py) + a[4]) + 0.5).astype(np.intp)
-        iy = np.floor(((a[2] * px + a[3] * py) + a[5]) + 0.5).astype(np.intp)
-        grey = _grey_at(image, ix, iy)
-        flat_grey = grey.ravel()
-        row = (np.arange(n) * grey.shape[1])[:, None]
-        idx1, idx2, thresh = self._idx1[c], self._idx2[c], self._thresh[c]
-        node = np.zeros((n, len(self._split_base)), dtype=np.intp)
+        col0, col1, offset = to_img
+        fit = self._fit  # mean-to-current shape transform, cast to float
+        tf = np.array([fit(s[0::2], s[1::2])[0] for s in shapes.tolist()], dtype=np.float32).reshape(n, 2, 2)
+        # feature pixels in float32 (tform * delta + anchor), then in the image in double
+        pos, tmp = work.pos, work.pos_tmp
+        np.multiply(tf[:, :, 0, None], self._dx[c], out=pos)
+        pos += np.multiply(tf[:, :, 1, None], self._dy[c], out=tmp)
+        pos += shapes.take(self._anchor_xy[c], axis=1, out=tmp)
+        at, tmp = work.at, work.at_tmp
+        np.multiply(col0, pos[:, 0, None], out=at)
+        at += np.multiply(col1, pos[:, 1, None], out=tmp)
+        at += offset
+        at += 0.5
+        ixy = np.floor(at, out=work.ixy, casting="unsafe")
+        if len(groups) == 1:
+            values = groups[0][0](ixy)
+        else:
+            values = work.values
+            for grey, a, b in groups:
+                values[a:b] = grey(ixy[a:b])
+        # every split of every tree: is value[idx1] - value[idx2] > thresh ?
+        pair = values.take(self._pairs[c], axis=1, out=work.pair, mode="clip")
+        diff = np.subtract(pair[:, 0], pair[:, 1], out=work.diff)
+        leaf = self._leaf_index(np.greater(diff, self._thresh[c], out=work.go_left))
+        # leaves added one tree after the other, in float32, after the current shape
+        rows = work.rows
+        rows[0] = shapes
+        self._leaves[c].take(leaf.T + self._tree_base, axis=0, out=rows[1:], mode="clip")
+        if _einsum_is_sequential(*rows.shape):
+            return np.einsum("tnk->nk", rows)
+        return np.add.accumulate(rows, axis=0)[-1]
+
+    def _leaf_index(self, go_left: np.ndarray) -> np.ndarray:
+        """(N, trees) leaf reached in each tree from the (N, trees * width) split answers."""
+        n, n_trees = len(go_left), len(self._tree_base)
+        if self._table is not None:
+            code = np.packbits(go_left).view(">u2" if self._width == 16 else np.uint8)
+            return self._table.take(code).reshape(n, n_trees)
+        go_left = go_left.reshape(n, n_trees, self._width)
+        node = np.zeros((n, n_trees), dtype=np.intp)
         for _ in range(self._depth):
-            at = self._split_base + node
-            left = flat_grey[row + idx1[at]] - flat_grey[row + idx2[at]] > thresh[at]
+            left = np.take_along_axis(go_left, node[..., None], axis=2)[..., 0]
             node = 2 * node + 2 - left
-        leaves = self._leaves[c][self._leaf_base + node]
-        both = np.concatenate([shapes[:, None, :], leaves], axis=1)
-        return np.add.accumulate(both, axis=1, dtype=np.float32)[:, -1]
+        return node - self._n_splits
 
 
 @functools.lru_cache(maxsize=4)

@@ -90,6 +90,49 @@ def test_grey_image_matches_dlib(predictor, oracle):
     _check_image(image, [(70, 70, 180, 180), (40, 60, 200, 230)], predictor, oracle)
 
 
+def test_batch_over_images_matches_dlib_exactly(predictor, oracle, hog):
+    """One predict_batch call over faces of several images (one repeated) equals dlib face by face."""
+    images, boxes = [], []
+    for path in LFW_SAMPLE[:10]:
+        image = _rgb(path)
+        for r in hog(image, 0) or [dlib.rectangle(68, 68, 180, 180)]:
+            images.append(image)
+            boxes.append((r.left(), r.top(), r.right(), r.bottom()))
+        images.append(image)
+        boxes.append((-30, 100, 90, 300))  # partly outside
+    group = _rgb(GROUP / "photos" / GROUP_SAMPLE[2])
+    for r in hog(group, 0):
+        images.append(group)
+        boxes.append((r.left(), r.top(), r.right(), r.bottom()))
+    got = predictor.predict_batch(images, boxes)
+    assert got.shape == (len(boxes), 5, 2) and len(boxes) >= 25
+    for image, box, points in zip(images, boxes, got):
+        np.testing.assert_array_equal(points, _dlib_points(oracle(image, dlib.rectangle(*box))), err_msg=f"box {box}")
+    np.testing.assert_array_equal(got[-1], predictor.predict(group, boxes[-1]))
+    with pytest.raises(ValueError):
+        predictor.predict_batch(images[:2], boxes[:1])
+
+
+def test_strided_image_views_match_dlib(predictor, oracle):
+    """Views that are not contiguous (a crop, a mirror) read the same pixels as their copies."""
+    image = _rgb(LFW_SAMPLE[7])
+    boxes = [(60, 70, 170, 180), (-20, 5, 120, 140)]
+    for view in (image[10:, 7:-3], image[:, ::-1], image[::2, ::2]):
+        assert not view.flags.c_contiguous
+        _check_image(np.ascontiguousarray(view), boxes, predictor, oracle)
+        np.testing.assert_array_equal(predictor.predict_many(view, boxes),
+                                      predictor.predict_many(np.ascontiguousarray(view), boxes))
+
+
+def test_tree_walk_without_the_leaf_table_gives_the_same_landmarks(predictor):
+    """Trees deeper than 4 levels are walked node by node; on this model both ways must agree."""
+    walker = ShapePredictor(predictor.model)
+    walker._table = None
+    image = _rgb(LFW_SAMPLE[4])
+    boxes = [(68, 68, 180, 180), (30, 50, 200, 240), (-40, -10, 90, 120)]
+    np.testing.assert_array_equal(walker.predict_many(image, boxes), predictor.predict_many(image, boxes))
+
+
 def test_predict_is_one_row_of_predict_many(predictor):
     image = _rgb(LFW_SAMPLE[0])
     boxes = [(68, 68, 180, 180), (50, 40, 200, 210)]
