@@ -33,13 +33,14 @@ from facereid_engine.clustering.quality import bcubed  # noqa: E402
 LFW = Path(os.environ.get("FACEREID_DATA", ROOT.parent / "shared" / "data")) / "lfw"
 
 
-def compute_embeddings(path: Path, min_images: int = 10) -> None:
-    """Detect, align and embed every face of the LFW people with >= ``min_images`` images."""
+def compute_embeddings(path: Path, min_images: int = 10, max_images: int = 10**6) -> None:
+    """Detect, align and embed every face of the LFW people with ``min_images``..``max_images`` images."""
     from facereid_engine.images import load_image
     from facereid_engine.pipeline import FacePipeline
     from facereid_engine.scanning import sharpness
     p0, p1 = FacePipeline("dlib", max_side=None), FacePipeline("dlib", max_side=None, upsample=1)
-    names = [ln.split()[0] for ln in open(LFW / "lfw-names.txt") if int(ln.split()[1]) >= min_images]
+    names = [ln.split()[0] for ln in open(LFW / "lfw-names.txt")
+             if min_images <= int(ln.split()[1]) <= max_images]
     rows: dict[str, list] = {k: [] for k in ("image", "label", "box", "score", "lm", "emb", "upsample", "sharp")}
     paths = []
     for label, name in enumerate(names):
@@ -160,11 +161,44 @@ def average_linkage(x: np.ndarray, cut: float) -> np.ndarray:
     return parent
 
 
+def methods(x: np.ndarray, seeds: np.ndarray, settings: GroupSettings, photos: np.ndarray | None = None) -> dict:
+    """Labels of every method on the same embeddings."""
+    return {
+        "FaceReID albums": lambda: group_faces(x, settings=settings, photos=photos, can_seed=seeds),
+        "Chinese whispers 0.5": lambda: chinese_whispers(x, 0.5),
+        "DBSCAN eps 0.45 min 2": lambda: dbscan(x, 0.45),
+        "average linkage cut 0.55": lambda: average_linkage(x, 0.55),
+    }
+
+
+def table(title: str, results: dict) -> None:
+    print(f"\n{title}\n{'method':<36} {'P':>6} {'R':>6} {'F1':>6} {'albums':>7} {'unsorted':>8} {'seconds':>8}")
+    for name, r in results.items():
+        print(f"{name:<36} {r['precision']:.4f} {r['recall']:.4f} {r['f1']:.4f} {r['albums']:>7} "
+              f"{r['unsorted']:>8} {r.get('seconds', float('nan')):>8.2f}")
+
+
+def run_all(x, truth, seeds, settings, n_missing=0, truth_missing=None, photos=None, skip=()) -> dict:
+    truth_missing = np.zeros(0, int) if truth_missing is None else truth_missing
+    out = {}
+    for name, fn in methods(x, seeds, settings, photos).items():
+        if name in skip:
+            continue
+        t = time.perf_counter()
+        labels = fn()
+        out[name] = evaluate(labels, truth, n_missing, truth_missing) | {"seconds": time.perf_counter() - t}
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--embeddings", type=Path, default=Path(os.environ.get(
         "FACEREID_LFW10", ROOT.parent / "notes" / "lfw10_embeddings.npz")))
-    ap.add_argument("--sweep", action="store_true", help="also sweep FaceReID's threshold")
+    ap.add_argument("--rest", type=Path, default=ROOT.parent / "notes" / "lfw_rest_embeddings.npz",
+                    help="embeddings of the other LFW people (for the all-of-LFW check; computed if missing "
+                    "with --full)")
+    ap.add_argument("--full", action="store_true", help="also group all 13,233 LFW images (5,749 people)")
+    ap.add_argument("--sweep", action="store_true", help="also sweep FaceReID's threshold and spread ratio")
     args = ap.parse_args()
     if not args.embeddings.exists():
         compute_embeddings(args.embeddings)
@@ -173,37 +207,57 @@ def main() -> None:
     image_label = np.array([list(d["names"]).index(p.split("/")[0]) for p in d["paths"]])
     missing = np.setdiff1d(np.arange(n_images), d["image"])
     main_rows = np.flatnonzero(d["main"])
-    print(f"{n_images} images of {len(d['names'])} people; {len(d['emb'])} faces; "
-          f"{len(missing)} images without a face; {len(d['emb']) - len(main_rows)} extra faces")
-    truth_missing = image_label[missing]
+    print(f"LFW people with >= 10 images: {n_images} images of {len(d['names'])} people; {len(d['emb'])} faces "
+          f"detected; {len(missing)} images without a face; {len(d['emb']) - len(main_rows)} other faces")
     truth_main = d["label"][main_rows]
     x_main = d["emb"][main_rows].astype(np.float32)
-
-    results = {}
     settings = GroupSettings()
     seeds = settings.can_seed(d["size"], d["score"], d["sharp"])
+
+    results = run_all(x_main, truth_main, seeds[main_rows], settings, len(missing), image_label[missing])
     t = time.perf_counter()
     labels = group_faces(d["emb"], settings=settings, photos=d["image"], can_seed=seeds)
-    t_ours = time.perf_counter() - t
-    results["FaceReID albums (all faces)"] = evaluate(labels[main_rows], truth_main, len(missing), truth_missing)
-    labels = group_faces(x_main, settings=settings, can_seed=seeds[main_rows])
-    results["FaceReID albums (labelled faces)"] = evaluate(labels, truth_main, len(missing), truth_missing)
-    for name, fn in (("Chinese whispers 0.5", lambda: chinese_whispers(x_main, 0.5)),
-                     ("DBSCAN eps 0.45 min 2", lambda: dbscan(x_main, 0.45)),
-                     ("average linkage cut 0.55", lambda: average_linkage(x_main, 0.55))):
-        results[name] = evaluate(fn(), truth_main, len(missing), truth_missing)
+    results["FaceReID albums, with the other faces"] = evaluate(
+        labels[main_rows], truth_main, len(missing), image_label[missing]) | {"seconds": time.perf_counter() - t}
+    table("One flat folder, labelled face of each image (BCubed over images):", results)
+
+    # Small and middle-sized libraries: random sets of 5 and of 30 people.
+    rng = np.random.default_rng(0)
+    for people_per_set, sets in ((5, 40), (30, 10)):
+        runs: dict[str, list] = {}
+        for _ in range(sets):
+            people = rng.choice(len(d["names"]), people_per_set, replace=False)
+            rows = np.flatnonzero(np.isin(truth_main, people))
+            for name, r in run_all(x_main[rows], truth_main[rows], seeds[main_rows][rows], settings).items():
+                runs.setdefault(name, []).append(r)
+        table(f"{people_per_set} random people (mean of {sets} sets):",
+              {k: {m: float(np.mean([r[m] for r in v])) for m in v[0]} for k, v in runs.items()})
+
     if args.sweep:
         from dataclasses import replace
-        for th in (0.45, 0.48, 0.5, 0.52, 0.54, 0.56):
-            for join in (th, th + 0.04, th + 0.08):
-                s = replace(settings, threshold=th, join_threshold=join)
-                lab = group_faces(x_main, settings=s, can_seed=seeds[main_rows])
-                results[f"  sweep threshold {th:.2f} join {join:.2f}"] = evaluate(lab, truth_main, len(missing),
-                                                                               truth_missing)
-    print(f"{'method':<36} {'P':>6} {'R':>6} {'F1':>6} {'albums':>7} {'unsorted':>8}")
-    for name, r in results.items():
-        print(f"{name:<36} {r['precision']:.4f} {r['recall']:.4f} {r['f1']:.4f} {r['albums']:>7} {r['unsorted']:>8}")
-    print(f"FaceReID grouping of {len(d['emb'])} faces: {t_ours:.2f} s")
+        sweep = {}
+        for th, tight, ratio in ((0.62, 0.62, 0.0), (0.56, 0.56, 0.0), (0.62, 0.62, 1.45), (0.58, 0.48, 1.45),
+                                 (0.62, 0.48, 1.3), (0.62, 0.48, 1.6), (0.66, 0.48, 1.45), (0.70, 0.48, 1.45)):
+            s = replace(settings, threshold=th, tight_threshold=tight, join_threshold=th, spread_ratio=ratio)
+            lab = group_faces(x_main, settings=s, can_seed=seeds[main_rows])
+            sweep[f"threshold {th:.2f} tight {tight:.2f} ratio {ratio}"] = evaluate(
+                lab, truth_main, len(missing), image_label[missing])
+        table("FaceReID sweep (ratio 0, tight = threshold: plain average linkage on RMS distances):", sweep)
+
+    if args.full:
+        if not args.rest.exists():
+            compute_embeddings(args.rest, min_images=1, max_images=9)
+        r = load(args.rest)
+        offset = len(d["names"])
+        xa = np.concatenate([x_main, r["emb"][r["main"]]]).astype(np.float32)
+        truth = np.concatenate([truth_main, r["label"][r["main"]] + offset])
+        sa = np.concatenate([seeds[main_rows], settings.can_seed(r["size"], r["score"], r["sharp"])[r["main"]]])
+        n_missing = len(missing) + len(r["paths"]) - int(r["main"].sum())
+        truth_missing = np.concatenate([image_label[missing], np.full(n_missing - len(missing), -1)])
+        truth_missing[len(missing):] = -1 - np.arange(n_missing - len(missing))     # unknown: each alone
+        print(f"\nAll of LFW: {len(xa) + n_missing} images, {len(np.unique(truth))} people")
+        table("All of LFW as one flat folder (13,233 images, 5,749 people, 4,069 seen once):",
+              run_all(xa, truth, sa, settings, n_missing, truth_missing, skip=("DBSCAN eps 0.45 min 2",)))
 
 
 if __name__ == "__main__":

@@ -57,9 +57,11 @@ class ScanSettings:
         return f"mmod max_side={self.max_side} upsample={self.upsample}"
 
 
-#: Speed / small-face presets: name -> (max_side, upsample). "normal" finds faces of about 80 px of a
-#: 2048-px-wide copy (about 160 px in a 12 MP photo); "small" finds about 40 px there (80 px in 12 MP).
-DETAIL = {"fast": (1600, 0), "normal": (2048, 0), "small": (2048, 1)}
+#: Detection presets, name -> (max_side, upsample), measured on a 12 MP photo (4032 x 3024) on 2 CPU
+#: cores by benchmarks/bench_scan.py: "fast" finds faces from about 160 px; "normal" (the default)
+#: from about 112 px, 1.5 s per photo; "small" from about 64 px (detection at up to 4096 px, about
+#: 5x slower). Faces smaller than about 57 px of the detection copy are not found.
+DETAIL = {"fast": (1600, 0), "normal": (2048, 0), "small": (4096, 0)}
 
 
 @dataclass

@@ -6,7 +6,7 @@ import pytest
 
 from facereid_engine.clustering import GroupSettings, attach, group_faces, suggest_merges
 from facereid_engine.clustering.knn import knn, knn_query
-from facereid_engine.clustering.linkage import Clusters, agglomerate
+from facereid_engine.clustering.linkage import Clusters, MergeRules, agglomerate
 from facereid_engine.clustering.quality import bcubed
 from facereid_engine.clustering.synthetic import synthetic_faces
 
@@ -128,10 +128,24 @@ def test_suggestions_skip_people_sharing_a_photo():
 def test_agglomerate_stops_at_the_threshold():
     x = np.array([[0.0], [0.1], [1.0], [1.1]], np.float32)
     edges = np.array([[0, 1], [1, 2], [2, 3]])
-    out = agglomerate(x, edges, 0.2, np.arange(4), np.full(4, -1))
+    out, _ = agglomerate(x, edges, np.arange(4), np.full(4, -1), MergeRules(0.2, 0.2))
     assert partition(out) == {frozenset({0, 1}), frozenset({2, 3})}
-    out = agglomerate(x, edges, 2.0, np.arange(4), np.full(4, -1), cannot=np.array([[0, 3]]))
+    out, _ = agglomerate(x, edges, np.arange(4), np.full(4, -1), MergeRules(2.0, 2.0), cannot=np.array([[0, 3]]))
     assert 0 not in [i for part in partition(out) for i in part if 3 in part]
+
+
+def test_pair_cut_tightens_with_the_number_of_groups():
+    assert S.pair_threshold(10) == S.pair_threshold(500) == S.threshold
+    assert S.pair_threshold(6300) == S.pair_threshold(10**6) == S.tight_threshold
+    assert S.threshold > S.pair_threshold(2000) > S.tight_threshold
+    x = np.array([[0.0], [0.3], [0.6], [5.0], [5.05]], np.float32)       # 0-1-2 at 0.3, 0.6 apart
+    edges = np.array([[0, 1], [1, 2], [0, 2], [3, 4]])
+    loose = MergeRules(0.5, lambda groups: 0.5 if groups <= 4 else 0.2, count_at=0.1)   # 4 groups at 0.1
+    out, cut = agglomerate(x, edges, np.arange(5), np.full(5, -1), loose)
+    assert cut == 0.5 and partition(out) == {frozenset({0, 1, 2}), frozenset({3, 4})}
+    tight = MergeRules(0.5, lambda groups: 0.5 if groups <= 3 else 0.2, count_at=0.1)
+    out, cut = agglomerate(x, edges, np.arange(5), np.full(5, -1), tight)
+    assert cut == 0.2 and partition(out) == {frozenset({3, 4})} | {frozenset({i}) for i in range(3)}
 
 
 def test_cell_search_finds_the_near_neighbours():

@@ -169,3 +169,52 @@ def test_corrections_never_touch_the_photos(lib):
     lib.not_a_face([lib.faces(obama)[0].id])
     lib.undo()
     assert tree_digest(GROUP) == before
+
+
+def _records(lib) -> dict[str, tuple]:
+    """Every photo of a library as the scanner would hand it over: path -> (size, mtime, w, h, faces)."""
+    photos: dict[str, tuple] = {}
+    with lib._read() as db:
+        rows = db.execute("SELECT id, path, size, mtime_ns, width, height FROM photos").fetchall()
+    for pid, path, size, mtime, w, h in rows:
+        faces = []
+        for face_id, box, landmarks in lib.photo_faces(pid):
+            info = lib.face(face_id)
+            faces.append(FaceRecord(box=box, score=info.score, landmarks=landmarks, sharpness=info.sharpness,
+                                    embedding=lib.embeddings([face_id])[0]))
+        photos[path] = (size, mtime, w, h, faces)
+    return photos
+
+
+def test_albums_do_not_depend_on_the_scan_order(tmp_path):
+    from albums_support import albums
+    with Library(group_library_file()) as scanned:
+        records, expected = _records(scanned), albums(scanned, GROUP)
+    for seed in (1, 2):
+        order = list(records)
+        np.random.default_rng(seed).shuffle(order)
+        with Library(tmp_path / f"shuffled{seed}.sqlite") as lib:
+            for i, path in enumerate(order):
+                size, mtime, w, h, faces = records[path]
+                lib.record_photo(path, size, mtime, w, h, faces[::-1] if i % 2 else faces, "dlib", "mmod")
+                if i == len(order) // 2:
+                    lib.group()                 # an earlier grouping of half the photos changes nothing
+            lib.group()
+            assert albums(lib, GROUP) == expected
+
+
+def test_new_faces_are_placed_without_a_full_regroup(tmp_path):
+    from albums_support import albums
+    with Library(group_library_file()) as scanned:
+        records, expected = _records(scanned), albums(scanned, GROUP)
+    late = [str(GROUP / "photos" / "face_recognition_obama1.jpg"), str(GROUP / "enrollment" / "biden" / "biden2.jpg")]
+    with Library(tmp_path / "lib.sqlite") as lib:
+        for path in sorted(records, key=lambda p: p in late):
+            if path == late[0]:
+                lib.group(full=True)
+                obama = person_of(lib, "obama")
+                lib.rename(obama, "Obama")
+            lib.record_photo(path, *records[path], "dlib", "mmod")
+        stats = lib.group(full=False)
+        assert stats.faces == 38 and albums(lib, GROUP) == expected
+        assert "photos/face_recognition_obama1.jpg" in album_paths(lib, obama)

@@ -8,7 +8,10 @@ Algorithm (chosen by measurement, see ``benchmarks/bench_albums_lfw.py``):
    the candidate pairs; constrained average linkage (:mod:`.linkage`) merges clusters while the
    root-mean-square distance between their faces is under ``threshold`` and, once both clusters
    are big enough to know their own spread, not much larger than it (``spread_ratio``): a
-   density-aware cut, loose for a person with varied photos, strict between two tight look-alikes. Two faces of one photo, a
+   density-aware cut, loose for a person with varied photos, strict between two tight look-alikes.
+   Merges of small clusters use a *pair cut* that tightens with the number of people in the library
+   (from ``threshold`` down to ``tight_threshold``, see :meth:`GroupSettings.pair_threshold`): with
+   thousands of people, two strangers are often as close as two photos of one person. Two faces of one photo, a
    "not this person" fact, or two different people of the user never end in one cluster; a person
    split in two by one such conflict is mended (:mod:`.repair`), the conflicting face left out.
 3. The other faces (too small, blurred, low score) and the core's leftovers join the nearest cluster
@@ -26,14 +29,17 @@ import numpy as np
 
 from ..errors import FaceReIDError
 from .knn import knn, knn_query
-from .linkage import Clusters, agglomerate
+from .linkage import Clusters, MergeRules, agglomerate
 from .repair import mend_splits
 
 __all__ = ["GroupSettings", "group_faces", "attach", "suggest_merges", "knn", "knn_query"]
 
-# Measured on dlib descriptors (benchmarks/bench_albums_lfw.py: LFW people with >= 10 images); other
-# encoders are scaled by the ratio of their same-person threshold to dlib's 0.6.
-_DLIB = dict(threshold=0.62, join_threshold=0.62, suggest_threshold=0.70)
+# Measured on dlib descriptors (benchmarks/bench_albums_lfw.py: LFW people with >= 10 images, and all
+# of LFW); other encoders are scaled by the ratio of their same-person threshold to dlib's 0.6.
+_DLIB = dict(threshold=0.62, tight_threshold=0.48, join_threshold=0.62, suggest_threshold=0.70)
+# The pair cut goes from ``threshold`` (up to GROUPS_LOOSE groups at the tight cut) down to
+# ``tight_threshold`` (GROUPS_TIGHT groups and more), linearly in the logarithm of the count.
+GROUPS_LOOSE, GROUPS_TIGHT = 500, 6300
 
 
 @dataclass(frozen=True)
@@ -45,10 +51,11 @@ class GroupSettings:
     distance between two of its faces.
     """
 
-    threshold: float = _DLIB["threshold"]             # merge groups whose RMS distance is under this ...
-    spread_ratio: float = 1.45       # ... and (both at least spread_min faces) whose squared RMS
-    spread_min: int = 5              # distance is under spread_ratio x the larger spread
-    join_threshold: float = _DLIB["join_threshold"]   # a face joins a person within this RMS distance
+    threshold: float = _DLIB["threshold"]             # no two groups closer than this stay apart ...
+    tight_threshold: float = _DLIB["tight_threshold"]  # ... except small ones in a library of many people
+    spread_ratio: float = 1.45       # groups of spread_min faces or more merge only within this ratio
+    spread_min: int = 5              # of their squared RMS distance to the larger of their spreads
+    join_threshold: float = _DLIB["join_threshold"]   # a face joins a big group within this RMS distance
     suggest_threshold: float = _DLIB["suggest_threshold"]  # suggest merging people closer than this
     min_face_size: int = 40          # px, short side of the box, to seed a person
     min_score: float = 0.3           # detection score to seed a person
@@ -56,8 +63,14 @@ class GroupSettings:
     min_album_size: int = 2          # smaller automatic groups stay unsorted
     neighbours: int = 16             # k of the neighbour graph
 
+    def pair_threshold(self, groups: int) -> float:
+        """The cut for merges involving a small group, given the number of groups at the tight cut."""
+        span = np.log10(GROUPS_TIGHT / GROUPS_LOOSE)
+        where = np.clip(np.log10(max(groups, 1) / GROUPS_LOOSE) / span, 0.0, 1.0)
+        return float(self.threshold - (self.threshold - min(self.tight_threshold, self.threshold)) * where)
+
     def __post_init__(self) -> None:
-        for name in ("threshold", "join_threshold", "suggest_threshold"):
+        for name in ("threshold", "tight_threshold", "join_threshold", "suggest_threshold"):
             if not getattr(self, name) > 0:
                 raise FaceReIDError(f"group setting {name} must be positive, not {getattr(self, name)!r}")
         if self.min_album_size < 1 or self.neighbours < 1 or self.spread_min < 2:
@@ -142,8 +155,9 @@ def group_faces(vectors: np.ndarray, *, settings: GroupSettings, photos: np.ndar
     banned = np.concatenate([_photo_pairs(photos, core), cannot])
     banned = local[banned]
     banned = banned[(banned >= 0).all(1)]
-    labels_core = agglomerate(x[core], edges, settings.threshold, init[core], anchor_of, banned,
-                              spread_ratio=settings.spread_ratio, spread_min=settings.spread_min)
+    rules = MergeRules(settings.threshold, settings.pair_threshold, settings.tight_threshold,
+                       settings.spread_ratio, settings.spread_min)
+    labels_core, pair_cut = agglomerate(x[core], edges, init[core], anchor_of, rules, banned)
     labels_core = mend_splits(x[core], labels_core, banned, anchors[core] >= 0, settings.threshold)
 
     labels = np.full(n, -1, np.int64)
@@ -153,16 +167,16 @@ def group_faces(vectors: np.ndarray, *, settings: GroupSettings, photos: np.ndar
     small[small] = sizes[labels[small]] < max(settings.min_album_size, 2)
     labels[small] = -1
     labels = attach(x, labels, photos, settings.join_threshold, cannot, settings.neighbours,
-                    settings.spread_ratio, settings.spread_min)
+                    settings.spread_ratio, settings.spread_min, pair_cut)
     return _renumber(labels, n_anchor, settings.min_album_size)
 
 
 def attach(vectors: np.ndarray, labels: np.ndarray, photos: np.ndarray, threshold: float,
            cannot: np.ndarray | None = None, k: int = 16, spread_ratio: float = 0.0,
-           spread_min: int = 5) -> np.ndarray:
-    """Unsorted faces (label -1) join the nearest cluster within ``threshold`` (RMS distance) and, for
-    clusters of at least ``spread_min`` faces, within ``spread_ratio`` times the cluster's own mean
-    squared distance between faces.
+           spread_min: int = 5, small_threshold: float | None = None) -> np.ndarray:
+    """Unsorted faces (label -1) join the nearest cluster within ``threshold`` (RMS distance); for
+    clusters of at least ``spread_min`` faces also within ``spread_ratio`` times the cluster's own
+    mean squared distance between faces, for smaller ones within ``small_threshold``.
 
     Clusters keep their statistics (joining faces do not pull them). Best matches go first; a face
     never joins a cluster holding a face of its photo or a face it must not be with.
@@ -183,10 +197,11 @@ def attach(vectors: np.ndarray, labels: np.ndarray, photos: np.ndarray, threshol
     pairs = np.unique(np.stack([item[ok], cand[ok]], 1), axis=0)
     link = stats.linkage_to(x[todo[pairs[:, 0]]], pairs[:, 1])
     within = link <= float(threshold) ** 2
+    big = stats.n[pairs[:, 1]] >= spread_min
     if spread_ratio:
-        spread = stats.spreads()
-        big = stats.n[pairs[:, 1]] >= spread_min
-        within &= ~big | (link <= spread_ratio * spread[pairs[:, 1]])
+        within &= ~big | (link <= spread_ratio * stats.spreads()[pairs[:, 1]])
+    if small_threshold is not None:
+        within &= big | (link <= float(small_threshold) ** 2)
     pairs, link = pairs[within], link[within]
     taken = {(int(c), int(photos[f])) for f, c in zip(filed, labels[filed])}
     forbidden: set[tuple[int, int]] = set()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -93,10 +94,28 @@ def _pairs(a: np.ndarray, b: np.ndarray, size: int) -> np.ndarray:
     return np.unique(lo * size + hi)
 
 
-def agglomerate(vectors: np.ndarray, edges: np.ndarray, threshold: float, labels: np.ndarray,
-                anchor: np.ndarray, cannot: np.ndarray | None = None, spread_ratio: float = 0.0,
-                spread_min: int = 4) -> np.ndarray:
-    """Merge clusters along ``edges`` while their root-mean-square distance is at most ``threshold``.
+@dataclass(frozen=True)
+class MergeRules:
+    """When two clusters may merge (distances are RMS over all pairs of their faces).
+
+    * never above ``threshold``;
+    * while one of them has fewer than ``spread_min`` faces, never above the *pair cut*:
+      ``pair_threshold``, or, if that is a function, its value for the number of clusters left
+      once every merge under ``count_at`` is done (the cut tightens as the library holds more people);
+    * when both have ``spread_min`` faces or more, the squared distance must also stay within
+      ``spread_ratio`` times the larger of their own spreads (0: no such test).
+    """
+
+    threshold: float
+    pair_threshold: float | Callable[[int], float]
+    count_at: float = 0.0
+    spread_ratio: float = 0.0
+    spread_min: int = 5
+
+
+def agglomerate(vectors: np.ndarray, edges: np.ndarray, labels: np.ndarray, anchor: np.ndarray,
+                rules: MergeRules, cannot: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """Merge clusters along ``edges``, closest first, as long as ``rules`` allow.
 
     Args:
         vectors: (n, d) embeddings.
@@ -104,15 +123,15 @@ def agglomerate(vectors: np.ndarray, edges: np.ndarray, threshold: float, labels
         labels: (n,) initial cluster of each row, 0..C-1 (rows the user grouped share one).
         anchor: (C,) anchor id of each initial cluster, -1 for none; two anchored clusters never merge.
         cannot: (p, 2) pairs of rows that must never end in one cluster.
-        spread_ratio: when positive, two clusters of at least ``spread_min`` rows merge only if their
-            mean squared distance is at most this times the larger of their own spreads.
     Returns:
-        (n,) final cluster of each row (ids among the initial ones).
+        (n,) final cluster of each row (ids among the initial ones), and the pair cut used.
     """
     labels = np.asarray(labels, dtype=np.int64)
     size = int(labels.max()) + 1 if len(labels) else 0
     clusters = Clusters.of(vectors, labels, size, anchor)
-    t2 = float(threshold) ** 2
+    t2 = float(rules.threshold) ** 2
+    adaptive = callable(rules.pair_threshold)
+    pair2 = float(rules.count_at if adaptive else rules.pair_threshold) ** 2
     banned: dict[int, set[int]] = {}
     if cannot is not None and len(cannot):
         for code in _pairs(labels[cannot[:, 0]], labels[cannot[:, 1]], size).tolist():
@@ -152,14 +171,22 @@ def agglomerate(vectors: np.ndarray, edges: np.ndarray, threshold: float, labels
             others, values = others[allowed], values[allowed]
             if not len(others):
                 return None
-        i = np.lexsort((others, values))[0]
+        i = int(np.argmin(values))
+        ties = np.flatnonzero(values == values[i])
+        if len(ties) > 1:
+            i = int(ties[np.argmin(others[ties])])
         p = int(others[i])
         return (float(values[i]), c, p, version[c], version[p])
 
+    def allowed(x: int, y: int, value: float) -> bool:
+        if min(clusters.n[x], clusters.n[y]) < rules.spread_min:
+            return value <= pair2
+        return not rules.spread_ratio or value <= rules.spread_ratio * max(clusters.spread(x), clusters.spread(y))
+
     # Sequential average linkage on the candidate graph: always merge the closest allowed pair.
     # The heap holds one entry per cluster: its best partner's linkage, or a lower bound of it
-    # (merging never brings clusters closer to a third: L(A+B, C) >= min(L(A, C), L(B, C))), so an
-    # entry whose two clusters have not changed since is the closest pair of all.
+    # (merging never brings clusters closer to a third: L(A+B, C) >= min(L(A, C), L(B, C)), and a
+    # pair the rules refuse is dropped), so an entry whose two clusters are unchanged is the closest.
     node, other, value = np.concatenate([a, b]), np.concatenate([b, a]), np.concatenate([link, link])
     order = np.lexsort((other, value, node))
     first = np.ones(len(order), dtype=bool)
@@ -167,29 +194,26 @@ def agglomerate(vectors: np.ndarray, edges: np.ndarray, threshold: float, labels
     pick = order[first]
     heap = [(v, x, y, 0, 0) for v, x, y in zip(value[pick].tolist(), node[pick].tolist(), other[pick].tolist())]
     heapq.heapify(heap)
-    while heap:
+    while True:
+        if adaptive and (not heap or heap[0][0] > pair2):
+            # Every merge under the counting cut is done: the pair cut for this many groups.
+            pair2 = max(pair2, float(rules.pair_threshold(int(alive.sum()))) ** 2)
+            adaptive = False
+        if not heap:
+            break
         value, x, y, vx, vy = heapq.heappop(heap)
         if value > t2:
             break
         if not alive[x] or vx != version[x]:
             continue
-        if not alive[y] or vy != version[y]:
+        if not alive[y] or vy != version[y] or y not in neighbours[x] or not allowed(x, y, value):
+            if alive[y] and vy == version[y] and y in neighbours[x]:     # refused: never again
+                neighbours[x].discard(y)
+                neighbours[y].discard(x)
             entry = best(x)
             if entry is not None:
                 heapq.heappush(heap, entry)
             continue
-        if spread_ratio and min(clusters.n[x], clusters.n[y]) >= spread_min:
-            wx, wy = clusters.spread(x), clusters.spread(y)
-            if value > spread_ratio * max(wx, wy):
-                neighbours[x].discard(y)
-                neighbours[y].discard(x)
-                entry = best(x)
-                if entry is not None:
-                    heapq.heappush(heap, entry)
-                entry = best(y)
-                if entry is not None:
-                    heapq.heappush(heap, entry)
-                continue
         if clusters.anchor[y] >= 0:      # the user's person keeps its id
             x, y = y, x
         clusters.merge_one(x, y)
@@ -216,4 +240,4 @@ def agglomerate(vectors: np.ndarray, edges: np.ndarray, threshold: float, labels
         if np.array_equal(grand, parent):
             break
         parent = grand
-    return parent[labels]
+    return parent[labels], float(np.sqrt(pair2))

@@ -159,7 +159,12 @@ def assign_work(library, settings: GroupSettings | None = None) -> Work[GroupSta
         item = np.repeat(np.arange(len(pool)), near.shape[1])
         cand = near.ravel()
         link = stats.linkage_to(faces.vectors[pool[item]], cand)
+        # The rules of the full grouping: a big person within its spread ratio, a small one within
+        # the tightest pair cut (the library's size is not re-measured here).
         limit = np.where(faces.can_seed[pool[item]], settings.threshold, settings.join_threshold) ** 2
+        big = stats.n[cand] >= settings.spread_min
+        limit = np.where(big, np.minimum(limit, settings.spread_ratio * np.nan_to_num(stats.spreads()[cand])),
+                         np.minimum(limit, settings.tight_threshold ** 2)) if settings.spread_ratio else limit
         taken = {(int(p), int(ph)) for p, ph in zip(faces.person[filed], faces.photos[filed])}
         banned = set(faces.negatives)
         for k in np.lexsort((cand, item, link)):
