@@ -152,6 +152,12 @@ def export_work(library, destination: str | os.PathLike, *, mode: str = "link", 
     dest = os.path.abspath(destination)
     if os.path.exists(dest) and not os.path.isdir(dest):
         raise ExportError(f"{dest}: exists and is not a folder")
+    real = os.path.realpath(dest)
+    for root in library.roots():
+        inside = os.path.realpath(root)
+        if real == inside or real.startswith(inside.rstrip(os.sep) + os.sep):
+            raise ExportError(f"{dest}: inside the photo folder {root}, which FaceReID never writes to; "
+                              f"choose a folder outside it")
     everyone = [p for p in library.people() if p.face_count]
     chosen = [p for p in everyone if people is None or p.id in set(people)]
     folders = _person_folders(everyone)

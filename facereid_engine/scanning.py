@@ -173,6 +173,8 @@ def scan_folder(library, folder: str | os.PathLike, *, encoder: str | None = Non
     if encoder is not None and encoder != settings.encoder:
         from dataclasses import replace
         settings = replace(settings, encoder=encoder)
+    if pipeline is not None and getattr(pipeline, "encoder_name", settings.encoder) != settings.encoder:
+        raise ScanError(folder, f"the pipeline embeds with {pipeline.encoder_name!r}, not {settings.encoder!r}")
     start = time.perf_counter()
     root = os.path.abspath(folder)
     if not os.path.isdir(root):
@@ -201,8 +203,11 @@ def scan_folder(library, folder: str | os.PathLike, *, encoder: str | None = Non
         else:
             todo.append((path, size, mtime, "changed" if entry is not None else "new", None))
     result.missing = library.set_missing(root, set(files))
-    if library.get_meta("encoder") is None:
+    if library.get_meta("encoder") != settings.encoder:
+        # The albums are grouped by the encoder of the latest scan; known faces get its embeddings
+        # when their folder is scanned (no detection again).
         library.set_meta("encoder", settings.encoder)
+    library.add_root(root)
     if pipeline is None and todo:
         from .pipeline import FacePipeline
         pipeline = FacePipeline(settings.encoder, upsample=settings.upsample, max_side=settings.max_side)

@@ -101,3 +101,6 @@ def test_export_copies_when_asked(lib, tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ExportError, match="not a folder"):
         export_albums(lib, tmp_path / "file")
+    with pytest.raises(ExportError, match="never writes to"):
+        export_albums(lib, GROUP / "photos" / "albums")
+    assert not (GROUP / "photos" / "albums").exists()

@@ -1,28 +1,38 @@
 """The people-albums library: photos, faces, embeddings, people and the user's corrections in SQLite.
 
-API for the GUI (all of it Qt-free; long work is a generator of :class:`~..progress.Progress` to drive
-in a worker thread; every other call is quick and may be made from any thread)::
+API for the GUI (Qt-free; long work is a generator of :class:`~..progress.Progress` that returns its
+result, to drive in the worker thread; every other call is quick, persists at once, and may be made
+from any thread — the library serialises them)::
 
-    lib = Library(path=None)                      # default: paths.default_library_path()
-    lib.scan_work(folder, settings=ScanSettings(), pipeline=None)  -> Work[ScanResult]
-        # incremental, resumable; groups at the end; Progress.info = {"faces", "errors", "photo"}
-    lib.group_work(full=None) -> Work[GroupStats]  # regroup everything (or only place unsorted faces)
-    lib.people() -> list[Person]                   # albums: id, name, display_name, counts, cover_face_id
-    lib.faces(person_id) / lib.unsorted() / lib.faces(root=folder) -> list[FaceInfo]
-    lib.face(face_id) -> FaceInfo; lib.face_thumbnail(face_id) -> JPEG bytes
-    lib.errors(root=None) -> list[PhotoError]; lib.counts() -> dict
-    lib.suggestions(limit=50) -> list[Suggestion]  # people who may be one
-    # corrections: each is stored at once, survives regroups, and is undoable
-    lib.rename(person_id, name); lib.merge(person_ids, into=None) -> id
-    lib.move_faces(face_ids, person_id); lib.split(face_ids, name=None) -> new id
+    lib = Library(path=None)          # one SQLite file; default paths.default_library_path()
+    # long work (generators)
+    lib.scan_work(folder, settings=ScanSettings(), pipeline=None) -> ScanResult   # or scanning.scan_folder
+        # incremental and resumable; groups at the end; Progress(done, total, message=photo path,
+        # info={"faces": found so far, "errors": n, "photo_faces": n}); ScanResult.summary()
+    lib.group_work(full=None) -> GroupStats       # regroup all faces (None: full up to 50,000 faces)
+    export.export_work(lib, dest, mode="link"|"copy", root=None, people=None, xmp=False) -> ExportResult
+        # (export.export_albums: the same, run to its end); ExportResult.summary()
+    # reading
+    lib.people() -> [Person]          # id, name, display_name, face_count, photo_count, cover_face_id
+    lib.faces(person_id) / lib.unsorted() / lib.faces(root=folder) -> [FaceInfo]
+        # FaceInfo: id, photo path, box (l, t, r, b), score, sharpness, person_id, confirmed, size
+    lib.face(face_id); lib.face_thumbnail(face_id) -> JPEG bytes (cut at scan time)
+    lib.suggestions(limit=50) -> [Suggestion(person_a, person_b, distance)]    # may be one person
+    lib.errors(root=None) -> [PhotoError(path, error)]; lib.counts() -> dict; lib.roots()
+    # corrections: facts that every regroup keeps; each is undoable
+    lib.rename(person_id, name)       # naming also confirms the person's faces
+    lib.merge(person_ids, into=None) -> kept id
+    lib.move_faces(face_ids, person_id); lib.split(face_ids, name=None) -> new person id
     lib.not_this_person(face_ids, person_id=None); lib.not_a_face(face_ids)
-    lib.dismiss_suggestion(a, b); lib.undo() -> description | None; lib.last_correction()
-    lib.group_settings() / lib.set_group_settings(threshold=..., min_face_size=...)
-    lib.prune_missing(); lib.close()
-    export_albums(lib, dest, mode="link"|"copy", ...) -> Work[ExportResult]   # facereid_engine.export
+    lib.dismiss_suggestion(person_a, person_b)
+    lib.undo() -> what was undone (None: nothing); lib.last_correction() -> its description
+    # settings and housekeeping
+    lib.group_settings() -> GroupSettings; lib.set_group_settings(threshold=..., min_face_size=...)
+    lib.prune_missing() -> photos forgotten; lib.close()   (or use ``with Library(...) as lib``)
 
-Corrections change the albums at once; a regroup is needed only for the rest of the faces to follow
-(e.g. after a merge the GUI may call ``group_work()`` to let unsorted faces join).
+Errors are :class:`LibraryError` (a FaceReIDError) naming what is wrong. Corrections change the
+albums at once; ``group_work()`` afterwards lets the other faces follow (e.g. unsorted faces may
+join a merged person).
 """
 from .schema import SCHEMA_VERSION, LibraryError
 from .store import Library

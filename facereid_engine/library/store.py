@@ -134,6 +134,16 @@ class Library(CorrectionsMixin):
         GroupSettings.for_encoder(self.encoder, **current)  # validates names and values
         self.set_meta("group_settings", json.dumps(current, sort_keys=True))
 
+    def roots(self) -> list[str]:
+        """The photo folders scanned into this library (read-only to FaceReID)."""
+        return json.loads(self.get_meta("roots", "[]") or "[]")
+
+    def add_root(self, folder: str | os.PathLike) -> None:
+        roots = self.roots()
+        folder = os.path.abspath(folder)
+        if folder not in roots:
+            self.set_meta("roots", json.dumps(sorted([*roots, folder])))
+
     # -- photos (the scanner's side) --------------------------------------------------------------
     def photo_index(self, root: str | os.PathLike) -> dict[str, tuple[int, int, int, str, bool]]:
         """Photos known under ``root``: path -> (id, size, mtime_ns, status, missing)."""
