@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -112,6 +111,7 @@ def test_incremental_rescans_decode_only_what_changed(tmp_path):
         assert lib.counts()["missing"] == 1 and lib.prune_missing() == 1
 
 
+@pytest.mark.slow
 def test_a_killed_scan_resumes_to_the_same_albums(tmp_path, group_lib):
     folder = copy_photos(tmp_path / "photos")
     before = tree_digest(folder)
