@@ -71,41 +71,54 @@ class _Work:
         self.pos, self.pos_tmp = (np.empty((n, 2, pixels), dtype=np.float32) for _ in range(2))
         self.at, self.at_tmp = (np.empty((n, 2, pixels), dtype=np.float64) for _ in range(2))
         self.ixy = np.empty((n, 2, pixels), dtype=np.intp)
-        self.values = np.empty((n, pixels), dtype=np.int16)
-        self.pair = np.empty((n, 2, splits), dtype=np.int16)
+        self.flat = np.empty((n, pixels), dtype=np.intp)
+        self.total = np.empty((n, pixels), dtype=np.uint16)
+        self.values_t = np.empty((pixels, n), dtype=np.int16)
+        self.pair_t = np.empty((2, splits, n), dtype=np.int16)
+        self.diff_t = np.empty((splits, n), dtype=np.int16)
         self.diff = np.empty((n, splits), dtype=np.int16)
         self.go_left = np.empty((n, splits), dtype=bool)
         self.rows = np.empty((trees + 1, n, width), dtype=np.float32)
 
 
-class _Grey:
-    """dlib's grey value at integer pixel positions of one image, 0 outside it (int16)."""
+class _Pixels:
+    """dlib's grey values at integer positions, for faces in one or several images (0 outside)."""
 
-    def __init__(self, image: np.ndarray):
-        self.h, self.w = image.shape[:2]
-        self.size = np.array([[self.w], [self.h]], dtype=np.uintp)
-        self.rgb = image.ndim == 3
-        self.image = image
-        # a flat view for np.take; a strided image would be copied whole, so it is indexed in 2-D
-        self.flat = (image.reshape(-1, 3) if self.rgb else image.reshape(-1)) if image.flags.c_contiguous else None
+    def __init__(self, images: list[np.ndarray], which: np.ndarray):
+        """``which[i]``: the image of face ``i``; faces of one image must be side by side."""
+        shapes = np.array([im.shape[:2] for im in images], dtype=np.intp)[which]
+        self.size = shapes[:, ::-1, None].astype(np.uintp)  # (N, 2, 1): width, height
+        self.width = shapes[:, 1:]  # (N, 1)
+        self.groups = []
+        bounds = np.flatnonzero(np.diff(which)) + 1
+        for a, b in zip([0, *bounds], [*bounds, len(which)]):
+            image = images[which[a]]
+            flat = None
+            if image.flags.c_contiguous:  # else index it in 2-D: reshaping would copy the whole image
+                flat = image.reshape(-1, 3) if image.ndim == 3 else image.reshape(-1)
+            self.groups.append((image, flat, int(a), int(b)))
 
-    def __call__(self, ixy: np.ndarray) -> np.ndarray:
-        """``ixy`` (N, 2, P) intp x and y rows -> grey values (N, P)."""
+    def grey(self, ixy: np.ndarray, work: _Work) -> np.ndarray:
+        """``ixy`` (N, 2, P) intp x and y rows -> grey values (N, P) int16."""
         x, y = ixy[:, 0], ixy[:, 1]
         ok = ixy.view(np.uintp) < self.size  # negative positions wrap to huge values
         inside = ok[:, 0] & ok[:, 1]
-        if self.flat is not None:
-            at = y * self.w
-            at += x
-            pix = self.flat.take(at, axis=0, mode="clip")
-        else:
-            pix = self.image[np.clip(y, 0, self.h - 1), np.clip(x, 0, self.w - 1)]
-        if self.rgb:
-            total = np.add(pix[..., 0], pix[..., 1], dtype=np.uint16)
-            total += pix[..., 2]
-            total *= inside
-            return _GREY_OF_SUM.take(total)
-        return np.multiply(pix, inside, dtype=np.int16)
+        at = np.multiply(y, self.width, out=work.flat)
+        at += x
+        total = work.total  # r + g + b (3 v for a grey image), read image by image
+        for image, flat, a, b in self.groups:
+            if flat is not None:
+                pix = flat.take(at[a:b], axis=0, mode="clip")
+            else:
+                h, w = image.shape[:2]
+                pix = image[np.clip(y[a:b], 0, h - 1), np.clip(x[a:b], 0, w - 1)]
+            if pix.ndim == 3:
+                np.add(pix[..., 0], pix[..., 1], out=total[a:b], dtype=np.uint16)
+                total[a:b] += pix[..., 2]
+            else:
+                np.multiply(pix, 3, out=total[a:b], dtype=np.uint16)
+        total *= inside
+        return _GREY_OF_SUM.take(total)
 
 
 class ShapePredictor:
@@ -146,7 +159,7 @@ class ShapePredictor:
 
     def predict_many(self, image: np.ndarray, boxes: Sequence[Box]) -> np.ndarray:
         """Landmarks for several boxes of one image, ``(N, parts, 2)`` float64."""
-        return self._predict([_Grey(_check_image(image))], [0] * len(boxes), boxes)
+        return self._predict([_check_image(image)], [0] * len(boxes), boxes)
 
     def predict_batch(self, images: Sequence[np.ndarray], boxes: Sequence[Box]) -> np.ndarray:
         """Landmarks for ``boxes[i]`` in ``images[i]`` (the same image may repeat), ``(N, parts, 2)`` float64.
@@ -156,24 +169,22 @@ class ShapePredictor:
         if len(images) != len(boxes):
             raise ValueError(f"{len(images)} images but {len(boxes)} boxes")
         slot: dict[int, int] = {}
-        sources: list[_Grey] = []
+        distinct: list[np.ndarray] = []
         which = []
         for image in images:
             if id(image) not in slot:
-                slot[id(image)] = len(sources)
-                sources.append(_Grey(_check_image(image)))
+                slot[id(image)] = len(distinct)
+                distinct.append(_check_image(image))
             which.append(slot[id(image)])
-        return self._predict(sources, which, boxes)
+        return self._predict(distinct, which, boxes)
 
-    def _predict(self, sources: list[_Grey], which: Sequence[int], boxes: Sequence[Box]) -> np.ndarray:
+    def _predict(self, images: list[np.ndarray], which: Sequence[int], boxes: Sequence[Box]) -> np.ndarray:
         boxes = [tuple(int(v) for v in b) for b in boxes]
         n = len(boxes)
         if not n:
             return np.zeros((0, self.num_parts, 2), dtype=np.float64)
-        # faces of one image side by side, so that each image is read with one np.take
-        order = np.argsort(which, kind="stable")
-        bounds = np.searchsorted(np.asarray(which)[order], np.arange(len(sources) + 1))
-        groups = [(g, int(a), int(b)) for g, a, b in zip(sources, bounds[:-1], bounds[1:]) if b > a]
+        order = np.argsort(which, kind="stable")  # faces of one image side by side
+        pixels = _Pixels(images, np.asarray(which, dtype=np.intp)[order])
         boxes = [boxes[i] for i in order]
         # unnormalizing_tform per box: (N, 2, 1) columns of m, and b
         to_img = np.array([[*m, *b] for m, b in (affine_from_pinv(_UNIT_PINV, [(l, t), (r, t), (r, b)])
@@ -182,7 +193,7 @@ class ShapePredictor:
         shapes = np.tile(self.model.initial_shape, (n, 1))
         work = _Work(n, self._dx.shape[1], self._thresh.shape[1], len(self._tree_base), shapes.shape[1])
         for c in range(len(self._pairs)):
-            shapes = self._cascade(c, groups, shapes, (col0, col1, offset), work)
+            shapes = self._cascade(c, pixels, shapes, (col0, col1, offset), work)
         parts = shapes.reshape(n, 1, -1, 2).astype(np.float64)
         points = col0 * parts[..., 0]
         points += col1 * parts[..., 1]
@@ -192,8 +203,7 @@ class ShapePredictor:
         out[order] = np.floor(points, out=points).transpose(0, 2, 1)
         return out
 
-    def _cascade(self, c: int, groups: list[tuple[_Grey, int, int]], shapes: np.ndarray, to_img: tuple,
-                 work: _Work) -> np.ndarray:
+    def _cascade(self, c: int, pixels: _Pixels, shapes: np.ndarray, to_img: tuple, work: _Work) -> np.ndarray:
         """One cascade for every face: read the feature pixels, evaluate all trees, add their leaves."""
         n = len(shapes)
         col0, col1, offset = to_img
@@ -209,17 +219,13 @@ class ShapePredictor:
         at += np.multiply(col1, pos[:, 1, None], out=tmp)
         at += offset
         at += 0.5
-        ixy = np.floor(at, out=work.ixy, casting="unsafe")
-        if len(groups) == 1:
-            values = groups[0][0](ixy)
-        else:
-            values = work.values
-            for grey, a, b in groups:
-                values[a:b] = grey(ixy[a:b])
-        # every split of every tree: is value[idx1] - value[idx2] > thresh ?
-        pair = values.take(self._pairs[c], axis=1, out=work.pair, mode="clip")
-        diff = np.subtract(pair[:, 0], pair[:, 1], out=work.diff)
-        leaf = self._leaf_index(np.greater(diff, self._thresh[c], out=work.go_left))
+        values = pixels.grey(np.floor(at, out=work.ixy, casting="unsafe"), work)
+        # every split of every tree: is value[idx1] - value[idx2] > thresh ?  (the pixel pairs are
+        # read with all faces side by side: one gather copies a value of every face)
+        np.copyto(work.values_t, values.T)
+        pair = work.values_t.take(self._pairs[c], axis=0, out=work.pair_t, mode="clip")
+        np.copyto(work.diff, np.subtract(pair[0], pair[1], out=work.diff_t).T)
+        leaf = self._leaf_index(np.greater(work.diff, self._thresh[c], out=work.go_left))
         # leaves added one tree after the other, in float32, after the current shape
         rows = work.rows
         rows[0] = shapes
