@@ -6,7 +6,8 @@ dlib's template with dlib's similarity transform; the chip's rectangle is grown 
 box that dlib crops out of the image; when the chip is much smaller than its rectangle the crop is
 halved with ``pyramid_down<2>`` (a [1 4 6 4 1] filter, integer arithmetic) until it is not; the
 chip is sampled bilinearly from that level, truncated to uint8, black outside. Only the crop is
-ever processed, so a chip from a 12-megapixel photo costs about as much as one from a thumbnail.
+ever processed, so a chip from a 12-megapixel photo costs about as much as dlib's; the pixel work
+is in :mod:`chip_pixels`.
 
 ``face_chips`` extracts every face on its own, like ``dlib.get_face_chip`` called once per face
 (dlib's own ``get_face_chips`` shares one crop between all faces, which can change a chip slightly
@@ -21,7 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dlib_geometry import affine_from_pinv, apply_affine, find_similarity_transform, pinv
+from .chip_pixels import pyramid_down2, sample_bilinear
+from .dlib_geometry import affine_from_pinv, apply_affine, pinv
+from .dlib_similarity import SimilarityFit
 
 # dlib's template for its 5-point model, (x, y) in the unit square, in landmark order.
 TEMPLATE_5 = (
@@ -53,10 +56,8 @@ def chip_transform(landmarks: np.ndarray, size: int = 150, padding: float = 0.25
     if size < 1 or not padding >= 0:
         raise ValueError(f"chip size must be positive and padding non-negative (got {size}, {padding})")
     padding = float(np.float32(padding))  # dlib's Python binding takes padding as a C float
-    inv = 1.0 / (2 * padding + 1)
-    template = [((padding + x) * inv * size, (padding + y) * inv * size) for x, y in TEMPLATE_5]
-    tform = find_similarity_transform(template, [(float(x), float(y)) for x, y in lm])
-    (m00, m01, m10, m11), _ = tform
+    (m00, m01, m10, m11), t = _template_fit(size, padding)(lm[:, 0].tolist(), lm[:, 1].tolist())
+    tform = (m00, m01, m10, m11), t
     px, py = m00 * 1.0 + m01 * 0.0, m10 * 1.0 + m11 * 0.0
     scale = math.sqrt(px * px + py * py)
     cx, cy = apply_affine(tform, size / 2.0, size / 2.0)
@@ -64,6 +65,13 @@ def chip_transform(landmarks: np.ndarray, size: int = 150, padding: float = 0.25
     height = size * scale - 1
     rect = (cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2)
     return ChipDetails(rect=rect, angle=math.atan2(py, px), rows=size, cols=size)
+
+
+@functools.lru_cache(maxsize=32)
+def _template_fit(size: int, padding: float) -> SimilarityFit:
+    """The similarity fit from dlib's template, scaled to the chip, to any five landmarks."""
+    inv = 1.0 / (2 * padding + 1)
+    return SimilarityFit([((padding + x) * inv * size, (padding + y) * inv * size) for x, y in TEMPLATE_5])
 
 
 # ---- dlib's drectangle helpers --------------------------------------------------------------
@@ -100,58 +108,7 @@ def _lround(v: float) -> int:
     return int(math.copysign(math.floor(abs(v) + 0.5), v))
 
 
-# ---- the image pyramid and the sampling ----------------------------------------------------
-
-def pyramid_down2(image: np.ndarray) -> np.ndarray:
-    """dlib's ``pyramid_down<2>`` on a uint8 (H, W, C) image: [1 4 6 4 1] filter, keep every other pixel.
-
-    dlib filters rows then columns in integers and divides the 5x5 sums by 256 (truncating); the
-    sums are exact, so filtering the kept rows first gives the same pixels with half the work.
-    """
-    h, w = image.shape[:2]
-    if h <= 8 or w <= 8:
-        return np.zeros((0, 0) + image.shape[2:], dtype=np.uint8)
-    oh, ow = (h - 3) // 2, (w - 3) // 2
-    u16 = np.uint16
-    vert = np.add(image[0:2 * oh:2], image[4:2 * oh + 4:2], dtype=u16)
-    tmp = np.add(image[1:2 * oh + 1:2], image[3:2 * oh + 3:2], dtype=u16)
-    tmp <<= 2
-    vert += tmp
-    np.multiply(image[2:2 * oh + 2:2], 6, out=tmp, dtype=u16)
-    vert += tmp
-    out = np.add(vert[:, 0:2 * ow:2], vert[:, 4:2 * ow + 4:2])
-    tmp = np.add(vert[:, 1:2 * ow + 1:2], vert[:, 3:2 * ow + 3:2])
-    tmp <<= 2
-    out += tmp
-    np.multiply(vert[:, 2:2 * ow + 2:2], 6, out=tmp, dtype=u16)
-    out += tmp
-    out >>= 8
-    return out.astype(np.uint8)
-
-
-def _sample_bilinear(src: np.ndarray, tform, rows: int, cols: int) -> np.ndarray:
-    """dlib's ``transform_image`` with ``interpolate_bilinear`` and a black background."""
-    (m00, m01, m10, m11), (b0, b1) = tform
-    c = np.arange(cols, dtype=np.float64)[None, :]
-    r = np.arange(rows, dtype=np.float64)[:, None]
-    x = (m00 * c + m01 * r) + b0
-    y = (m10 * c + m11 * r) + b1
-    left, top = np.floor(x), np.floor(y)
-    nr, nc, channels = src.shape
-    ok = (left >= 0) & (top >= 0) & (left < nc - 1) & (top < nr - 1)
-    if not ok.any():
-        return np.zeros((rows, cols, channels), dtype=np.uint8)
-    lr = (x - left)[..., None]
-    tb = (y - top)[..., None]
-    li = np.where(ok, left, 0).astype(np.intp)
-    ti = np.where(ok, top, 0).astype(np.intp)
-    tl, tr = src[ti, li].astype(np.float64), src[ti, li + 1].astype(np.float64)
-    bl, br = src[ti + 1, li].astype(np.float64), src[ti + 1, li + 1].astype(np.float64)
-    value = (1 - tb) * ((1 - lr) * tl + lr * tr) + tb * ((1 - lr) * bl + lr * br)
-    out = value.astype(np.uint8)  # truncation, as dlib's static_cast<unsigned char>
-    out[~ok] = 0
-    return out
-
+# ---- the chip ----------------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=16)
 def _corner_pinv(rows: int, cols: int):
@@ -189,22 +146,23 @@ def extract_chip(image: np.ndarray, details: ChipDetails) -> np.ndarray:
     box = (max(min(p[0] for p in corners) - grow, 0.0), max(min(p[1] for p in corners) - grow, 0.0),
            min(max(p[0] for p in corners) + grow, w - 1.0), min(max(p[1] for p in corners) + grow, h - 1.0))
     bl, bt, br, bb = (_lround(v) for v in box)
-    out_shape = (rows, cols, image.shape[2])
     if bl > br or bt > bb:
-        return np.zeros(out_shape, dtype=np.uint8)
-    level_img = image[bt:bb + 1, bl:br + 1]
+        return np.zeros((rows, cols, image.shape[2]), dtype=np.uint8)
     # the pyramid level dlib samples from, and the chip's rectangle in it
     r = (rect[0] + -bl, rect[1] + -bt, rect[2] + -bl, rect[3] + -bt)
     level = -1
     while _area(_rect_down(r)) > size:
         level += 1
         r = _rect_down(r)
-    for _ in range(level + 1):
-        level_img = pyramid_down2(level_img)
     cent = _center(r)
     to = [_rotate_point(cent, p, sin_a, cos_a) for p in ((r[0], r[1]), (r[2], r[1]), (r[0], r[3]))]
     tform = affine_from_pinv(_corner_pinv(rows, cols), to)
-    return _sample_bilinear(level_img, tform, rows, cols)
+    if level < 0:  # sample the crop in place
+        return sample_bilinear(image, bt, bl, bb - bt + 1, br - bl + 1, tform, rows, cols)
+    level_img = image[bt:bb + 1, bl:br + 1]
+    for _ in range(level + 1):
+        level_img = pyramid_down2(level_img)
+    return sample_bilinear(level_img, 0, 0, level_img.shape[0], level_img.shape[1], tform, rows, cols)
 
 
 def _as_channels(image: np.ndarray) -> tuple[np.ndarray, bool]:

@@ -2,7 +2,7 @@
 
 The shape predictor and the face chip both fit transforms with dlib's own SVD (``svd4`` in
 dlib/matrix/matrix_la.h, behind ``svd3``, ``svd`` and ``pinv`` when dlib is built without LAPACK,
-as the dlib-bin wheels are). The last bits of those transforms decide how pixel positions round
+as the dlib-bin wheels are); the 2x2 similarity fits use the unrolled copy in :mod:`dlib_similarity`. The last bits of those transforms decide how pixel positions round
 and how interpolated pixel values truncate, so this module repeats dlib's arithmetic in the same
 order, in plain Python floats (IEEE doubles, like dlib's compiled code, which has no FMA).
 Matrices are lists of rows; points are ``(x, y)`` tuples of floats.
@@ -234,54 +234,6 @@ def affine_from_pinv(pinv_p: Matrix, to_points: Sequence[Point]) -> Affine:
     q = [[float(x) for x, _ in to_points], [float(y) for _, y in to_points]]
     m = _matmul(q, pinv_p)
     return (m[0][0], m[0][1], m[1][0], m[1][1]), (m[0][2], m[1][2])
-
-
-def find_similarity_transform(from_points: Sequence[Point], to_points: Sequence[Point]) -> Affine:
-    """dlib's ``find_similarity_transform`` (Umeyama), with dlib's evaluation order."""
-    n = len(from_points)
-    mfx = mfy = mtx = mty = 0.0
-    for (fx, fy), (tx, ty) in zip(from_points, to_points):
-        mfx += fx
-        mfy += fy
-        mtx += tx
-        mty += ty
-    mfx /= n
-    mfy /= n
-    mtx /= n
-    mty /= n
-    sigma_from = 0.0
-    c00 = c01 = c10 = c11 = 0.0
-    for (fx, fy), (tx, ty) in zip(from_points, to_points):
-        dfx, dfy = fx - mfx, fy - mfy
-        dtx, dty = tx - mtx, ty - mty
-        sigma_from += dfx * dfx + dfy * dfy
-        c00 += dtx * dfx
-        c01 += dtx * dfy
-        c10 += dty * dfx
-        c11 += dty * dfy
-    sigma_from /= n
-    inv_n = 1.0 / n  # dlib's matrix /= scalar multiplies by the reciprocal
-    cov = [[c00 * inv_n, c01 * inv_n], [c10 * inv_n, c11 * inv_n]]
-    u, d, v = svd3(cov)
-    s0 = s1 = 1.0
-    det_cov = cov[0][0] * cov[1][1] - cov[0][1] * cov[1][0]
-    if det_cov < 0 or (det_cov == 0 and _det2(u) * _det2(v) < 0):
-        if d[1] < d[0]:
-            s1 = -1.0
-        else:
-            s0 = -1.0
-    us = [[u[i][0] * s0 + u[i][1] * 0.0, u[i][0] * 0.0 + u[i][1] * s1] for i in range(2)]
-    r = _matmul(us, _transpose(v))
-    c = 1.0
-    if sigma_from != 0:
-        c = 1.0 / sigma_from * (0.0 + d[0] * s0 + d[1] * s1)
-    t0 = mtx - (r[0][0] * mfx + r[0][1] * mfy) * c
-    t1 = mty - (r[1][0] * mfx + r[1][1] * mfy) * c
-    return (r[0][0] * c, r[0][1] * c, r[1][0] * c, r[1][1] * c), (t0, t1)
-
-
-def _det2(m: Matrix) -> float:
-    return m[0][0] * m[1][1] - m[0][1] * m[1][0]
 
 
 def apply_affine(tform: Affine, x: float, y: float) -> Point:

@@ -1,6 +1,7 @@
 """The numpy port of dlib.get_face_chip against dlib-bin itself, on real faces and real photos."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import dlib
@@ -105,6 +106,18 @@ def test_odd_geometry_matches_dlib():
         np.testing.assert_array_equal(face_chip(image, points, size, padding), want, err_msg=f"case {i}")
 
 
+def test_faces_far_larger_than_a_tiny_image_match_dlib():
+    """Pyramid levels of a few pixels (or none at all) leave the chip black, as dlib does."""
+    photo = _rgb(LFW_SAMPLE[2])
+    for side in (3, 9, 12, 20, 40):
+        image = np.ascontiguousarray(photo[100:100 + side, 90:90 + side])
+        for scale in (side * 2.0, side * 9.0, 400.0):
+            points = np.round((np.array(TEMPLATE_5) - 0.5) * scale + side / 2)
+            for size in (5, 150):
+                want = dlib.get_face_chip(image, _shape(points), size=size, padding=0.25)
+                np.testing.assert_array_equal(face_chip(image, points, size), want, err_msg=f"{side} {scale} {size}")
+
+
 def test_pyramid_down_matches_dlib():
     image = _rgb(LFW_SAMPLE[5])
     pyr = dlib.pyramid_down(2)
@@ -125,6 +138,31 @@ def test_face_chips_are_face_chip_per_face(faces):
     for chip, p in zip(chips, points):
         np.testing.assert_array_equal(chip, face_chip(image, p))
     assert face_chips(image, [], size=224).shape == (0, 224, 224, 3)
+
+
+def test_strided_views_give_the_chips_of_their_copies(faces):
+    """A crop or a mirrored view (not contiguous) is sampled like its contiguous copy, with and without the pyramid."""
+    image, shapes = faces[len(LFW_SAMPLE)]  # deepface_couple.jpg: large faces, the pyramid is used at 150 px
+    points = _points(shapes[0])
+    for view, offset in ((image[7:, 5:], (5, 7)), (image[::-1], None)):
+        assert not view.flags.c_contiguous
+        moved = points - offset if offset else np.column_stack([points[:, 0], image.shape[0] - 1 - points[:, 1]])
+        copy = np.ascontiguousarray(view)
+        for size in (40, 150):
+            want = dlib.get_face_chip(copy, _shape(moved), size=size, padding=0.25)
+            np.testing.assert_array_equal(face_chip(view, moved, size), want)
+
+
+def test_chips_cut_in_parallel_threads_are_unchanged(faces):
+    """Scratch buffers are per thread: two threads cutting chips of other sizes do not disturb each other."""
+    work = [(image, _points(shape), size) for image, shapes in faces[:8] for shape in shapes for size in (150, 224)]
+    want = [face_chip(image, points, size) for image, points, size in work]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = [pool.submit(lambda w=w: [face_chip(im, p, s) for im, p, s in w]) for w in (work, work[::-1])]
+        got_forward, got_backward = (run.result() for run in runs)
+    for a, b, c in zip(want, got_forward, got_backward[::-1]):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
 
 
 def test_unrotated_unscaled_chip_is_a_plain_copy():
