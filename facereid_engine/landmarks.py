@@ -23,6 +23,7 @@ import numpy as np
 from . import paths
 from .dlib_geometry import affine_from_pinv, pinv
 from .dlib_similarity import SimilarityFit
+from .landmark_pixels import FeaturePixels
 from .landmarks_file import ShapePredictorModel, load_shape_predictor_model
 
 MODEL_FILE = "shape_predictor_5_face_landmarks.dat"
@@ -30,7 +31,6 @@ Box = tuple[int, int, int, int]
 
 # unnormalizing_tform(rect) maps (0,0), (1,0), (1,1) to the box's tl, tr, br corners.
 _UNIT_PINV = pinv([[0.0, 1.0, 1.0], [0.0, 0.0, 1.0], [1.0, 1.0, 1.0]])
-_GREY_OF_SUM = (np.arange(3 * 255 + 1) // 3).astype(np.int16)  # dlib's (r + g + b) / 3
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:
@@ -79,46 +79,7 @@ class _Work:
         self.diff = np.empty((n, splits), dtype=np.int16)
         self.go_left = np.empty((n, splits), dtype=bool)
         self.rows = np.empty((trees + 1, n, width), dtype=np.float32)
-
-
-class _Pixels:
-    """dlib's grey values at integer positions, for faces in one or several images (0 outside)."""
-
-    def __init__(self, images: list[np.ndarray], which: np.ndarray):
-        """``which[i]``: the image of face ``i``; faces of one image must be side by side."""
-        shapes = np.array([im.shape[:2] for im in images], dtype=np.intp)[which]
-        self.size = shapes[:, ::-1, None].astype(np.uintp)  # (N, 2, 1): width, height
-        self.width = shapes[:, 1:]  # (N, 1)
-        self.groups = []
-        bounds = np.flatnonzero(np.diff(which)) + 1
-        for a, b in zip([0, *bounds], [*bounds, len(which)]):
-            image = images[which[a]]
-            flat = None
-            if image.flags.c_contiguous:  # else index it in 2-D: reshaping would copy the whole image
-                flat = image.reshape(-1, 3) if image.ndim == 3 else image.reshape(-1)
-            self.groups.append((image, flat, int(a), int(b)))
-
-    def grey(self, ixy: np.ndarray, work: _Work) -> np.ndarray:
-        """``ixy`` (N, 2, P) intp x and y rows -> grey values (N, P) int16."""
-        x, y = ixy[:, 0], ixy[:, 1]
-        ok = ixy.view(np.uintp) < self.size  # negative positions wrap to huge values
-        inside = ok[:, 0] & ok[:, 1]
-        at = np.multiply(y, self.width, out=work.flat)
-        at += x
-        total = work.total  # r + g + b (3 v for a grey image), read image by image
-        for image, flat, a, b in self.groups:
-            if flat is not None:
-                pix = flat.take(at[a:b], axis=0, mode="clip")
-            else:
-                h, w = image.shape[:2]
-                pix = image[np.clip(y[a:b], 0, h - 1), np.clip(x[a:b], 0, w - 1)]
-            if pix.ndim == 3:
-                np.add(pix[..., 0], pix[..., 1], out=total[a:b], dtype=np.uint16)
-                total[a:b] += pix[..., 2]
-            else:
-                np.multiply(pix, 3, out=total[a:b], dtype=np.uint16)
-        total *= inside
-        return _GREY_OF_SUM.take(total)
+        self.einsum_ok = _einsum_is_sequential(trees + 1, n, width)
 
 
 class ShapePredictor:
@@ -148,6 +109,7 @@ class ShapePredictor:
         self._anchor_xy = np.stack([2 * anchor, 2 * anchor + 1], axis=1)  # (C, 2, P)
         self._dx = np.ascontiguousarray(model.deltas[:, :, 0])
         self._dy = np.ascontiguousarray(model.deltas[:, :, 1])
+        self._cascades = list(zip(self._dx, self._dy, self._anchor_xy, self._pairs, self._thresh, self._leaves))
 
     @property
     def num_parts(self) -> int:
@@ -184,7 +146,7 @@ class ShapePredictor:
         if not n:
             return np.zeros((0, self.num_parts, 2), dtype=np.float64)
         order = np.argsort(which, kind="stable")  # faces of one image side by side
-        pixels = _Pixels(images, np.asarray(which, dtype=np.intp)[order])
+        pixels = FeaturePixels(images, np.asarray(which, dtype=np.intp)[order])
         boxes = [boxes[i] for i in order]
         # unnormalizing_tform per box: (N, 2, 1) columns of m, and b
         to_img = np.array([[*m, *b] for m, b in (affine_from_pinv(_UNIT_PINV, [(l, t), (r, t), (r, b)])
@@ -203,34 +165,40 @@ class ShapePredictor:
         out[order] = np.floor(points, out=points).transpose(0, 2, 1)
         return out
 
-    def _cascade(self, c: int, pixels: _Pixels, shapes: np.ndarray, to_img: tuple, work: _Work) -> np.ndarray:
+    def _cascade(self, c: int, pixels: FeaturePixels, shapes: np.ndarray, to_img: tuple, work: _Work) -> np.ndarray:
         """One cascade for every face: read the feature pixels, evaluate all trees, add their leaves."""
         n = len(shapes)
+        dx, dy, anchor_xy, pairs, thresh, leaves = self._cascades[c]
         col0, col1, offset = to_img
         fit = self._fit  # mean-to-current shape transform, cast to float
         tf = np.array([fit(s[0::2], s[1::2])[0] for s in shapes.tolist()], dtype=np.float32).reshape(n, 2, 2)
         # feature pixels in float32 (tform * delta + anchor), then in the image in double
         pos, tmp = work.pos, work.pos_tmp
-        np.multiply(tf[:, :, 0, None], self._dx[c], out=pos)
-        pos += np.multiply(tf[:, :, 1, None], self._dy[c], out=tmp)
-        pos += shapes.take(self._anchor_xy[c], axis=1, out=tmp)
+        np.multiply(tf[:, :, 0, None], dx, out=pos)
+        pos += np.multiply(tf[:, :, 1, None], dy, out=tmp)
+        pos += shapes.take(anchor_xy, axis=1, out=tmp)
         at, tmp = work.at, work.at_tmp
         np.multiply(col0, pos[:, 0, None], out=at)
         at += np.multiply(col1, pos[:, 1, None], out=tmp)
         at += offset
         at += 0.5
-        values = pixels.grey(np.floor(at, out=work.ixy, casting="unsafe"), work)
+        values = pixels.grey(np.floor(at, out=work.ixy, casting="unsafe"), work.flat, work.total)
         # every split of every tree: is value[idx1] - value[idx2] > thresh ?  (the pixel pairs are
         # read with all faces side by side: one gather copies a value of every face)
-        np.copyto(work.values_t, values.T)
-        pair = work.values_t.take(self._pairs[c], axis=0, out=work.pair_t, mode="clip")
-        np.copyto(work.diff, np.subtract(pair[0], pair[1], out=work.diff_t).T)
-        leaf = self._leaf_index(np.greater(work.diff, self._thresh[c], out=work.go_left))
+        if n == 1:
+            pair = values.reshape(-1, 1).take(pairs, axis=0, out=work.pair_t, mode="clip")
+            diff = np.subtract(pair[0], pair[1], out=work.diff_t).reshape(1, -1)
+        else:
+            np.copyto(work.values_t, values.T)
+            pair = work.values_t.take(pairs, axis=0, out=work.pair_t, mode="clip")
+            diff = work.diff
+            np.copyto(diff, np.subtract(pair[0], pair[1], out=work.diff_t).T)
+        leaf = self._leaf_index(np.greater(diff, thresh, out=work.go_left))
         # leaves added one tree after the other, in float32, after the current shape
         rows = work.rows
         rows[0] = shapes
-        self._leaves[c].take(leaf.T + self._tree_base, axis=0, out=rows[1:], mode="clip")
-        if _einsum_is_sequential(*rows.shape):
+        leaves.take(leaf.T + self._tree_base, axis=0, out=rows[1:], mode="clip")
+        if work.einsum_ok:
             return np.einsum("tnk->nk", rows)
         return np.add.accumulate(rows, axis=0)[-1]
 
