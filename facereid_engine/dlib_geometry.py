@@ -2,10 +2,11 @@
 
 The shape predictor and the face chip both fit transforms with dlib's own SVD (``svd4`` in
 dlib/matrix/matrix_la.h, behind ``svd3``, ``svd`` and ``pinv`` when dlib is built without LAPACK,
-as the dlib-bin wheels are); the 2x2 similarity fits use the unrolled copy in :mod:`dlib_similarity`. The last bits of those transforms decide how pixel positions round
+as the dlib-bin wheels are). The last bits of those transforms decide how pixel positions round
 and how interpolated pixel values truncate, so this module repeats dlib's arithmetic in the same
 order, in plain Python floats (IEEE doubles, like dlib's compiled code, which has no FMA).
-Matrices are lists of rows; points are ``(x, y)`` tuples of floats.
+Matrices are lists of rows; points are ``(x, y)`` tuples of floats. The 2x2 similarity fits use
+the unrolled copy of ``svd3`` in :mod:`dlib_similarity`.
 """
 from __future__ import annotations
 
