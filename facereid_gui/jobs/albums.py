@@ -5,10 +5,13 @@ it hands the page plain records and ``QImage`` thumbnails.
 """
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
 from PySide6.QtGui import QImage
 
 from ..widgets.qimage import downscaled, qimage_from_array
@@ -72,11 +75,21 @@ class LibraryHolder:
 
 
 def thumbnail(library, face_id: int) -> QImage | None:
+    """The face's stored JPEG thumbnail, decoded with Pillow.
+
+    Not ``QImage.fromData``: run in the worker thread it probes Qt's image plugins, whose SVG probe
+    takes a QObject mutex while the binding holds the GIL, and deadlocks when the UI thread holds
+    that mutex and waits for the GIL (seen in the suite: a hang in QSvgDocument::isLikelySvg).
+    """
     data = library.face_thumbnail(face_id)
     if not data:
         return None
-    image = QImage.fromData(data)
-    return None if image.isNull() else image
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            rgb = np.asarray(image.convert("RGB"))
+    except (OSError, ValueError):
+        return None
+    return qimage_from_array(rgb)
 
 
 def snapshot(library) -> AlbumsSnapshot:
