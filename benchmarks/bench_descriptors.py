@@ -10,7 +10,6 @@ On a machine shared with other busy processes, one torch thread is often faster 
 from __future__ import annotations
 
 import argparse
-import itertools
 
 import numpy as np
 import torch

@@ -41,6 +41,18 @@ class ModelFileError(FaceReIDError):
         super().__init__(f"{self.path}: {cause}")
 
 
+class DataFileError(FaceReIDError):
+    """Labelled data (a pairs file, a folder of people) that cannot be used: names the file or
+    folder, the line when there is one, and the cause."""
+
+    def __init__(self, path: str | os.PathLike, cause: str, line: int | None = None):
+        self.path = os.fspath(path)
+        self.line = line
+        self.cause = cause
+        where = self.path if line is None else f"{self.path}:{line}"
+        super().__init__(f"{where}: {cause}")
+
+
 class UnknownNameError(FaceReIDError, ValueError):
     """An unknown encoder or distance name."""
 

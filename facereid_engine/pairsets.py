@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import FaceReIDError
+from .errors import DataFileError
 
 try:  # the engine's list of image types, when the images module is there
     from .images import SUPPORTED_EXTENSIONS as _IMAGE_EXTENSIONS
@@ -29,15 +29,11 @@ def _absolute(path: str | os.PathLike) -> Path:
     return Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
 
 
-class PairSetError(FaceReIDError):
+class PairSetError(DataFileError):
     """A pairs file or a folder of people cannot be used; names the file, the line (if any) and the cause."""
 
     def __init__(self, path: str | os.PathLike, line: int | None, cause: str):
-        self.path = os.fspath(path)
-        self.line = line
-        self.cause = cause
-        where = self.path if line is None else f"{self.path}:{line}"
-        super().__init__(f"{where}: {cause}")
+        super().__init__(path, cause, line)
 
 
 @dataclass(frozen=True, eq=False)

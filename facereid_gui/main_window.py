@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar, QTabWidget, QWidget
 
@@ -140,7 +140,7 @@ class MainWindow(QMainWindow):
         if total:
             self.progress.setRange(0, total)
             self.progress.setValue(min(event.done, total))
-            self.progress.setFormat(f"%v / %m")
+            self.progress.setFormat("%v / %m")
             self.progress.show()
         message = getattr(event, "message", "")
         self.activity_label.setText(f"{label}: {message}" if message else label)

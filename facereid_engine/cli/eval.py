@@ -1,7 +1,6 @@
 """``facereid eval``: accuracy, ROC, EER and TAR@FAR of encoders x distances on a labelled pair set."""
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import shlex

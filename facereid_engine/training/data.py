@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FaceReIDError
+from ..errors import DataFileError
 from ..pairsets import PairSetError, read_pairs_file
 
 try:
@@ -33,15 +33,8 @@ MIN_PEOPLE = 4
 MAX_PAIRS_PER_PERSON = 30
 
 
-class TrainingDataError(FaceReIDError):
+class TrainingDataError(DataFileError):
     """Training data that cannot be used: names the file or folder (and line) and the cause."""
-
-    def __init__(self, path: str | os.PathLike, cause: str, line: int | None = None):
-        self.path = os.fspath(path)
-        self.line = line
-        self.cause = cause
-        where = self.path if line is None else f"{self.path}:{line}"
-        super().__init__(f"{where}: {cause}")
 
 
 @dataclass(frozen=True, eq=False)

@@ -7,26 +7,15 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QProgressBar, QPushButton, QSpinBox, QSplitter, QStackedWidget, QTableWidget,
-                               QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ..jobs.charts import PairSource, evaluate_source, load_last
 from ..widgets.evaluation_chart import EvaluationChart
 from ..widgets.threshold_control import ThresholdControl
+from ..widgets.path_row import path_row
 from .base import Page
 
 COLUMNS = ("Encoder", "Distance", "Accuracy", "Threshold", "AUC", "EER", "TAR@FAR 0.1%")
-
-
-def _path_row(edit: QLineEdit, browse) -> QWidget:
-    row = QWidget()
-    layout = QHBoxLayout(row)
-    layout.setContentsMargins(0, 0, 0, 0)
-    button = QToolButton()
-    button.setText("…")
-    button.clicked.connect(browse)
-    layout.addWidget(edit, 1)
-    layout.addWidget(button)
-    return row
 
 
 class ChartsPage(Page):
@@ -60,12 +49,12 @@ class ChartsPage(Page):
         pairs_form = QWidget()
         form = QFormLayout(pairs_form)
         form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("Pairs file", _path_row(self.pairs_edit, self.browse_pairs))
-        form.addRow("Images", _path_row(self.images_edit, self.browse_images))
+        form.addRow("Pairs file", path_row(self.pairs_edit, self.browse_pairs))
+        form.addRow("Images", path_row(self.images_edit, self.browse_images))
         people_form = QWidget()
         form = QFormLayout(people_form)
         form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("Folder", _path_row(self.people_edit, self.browse_people))
+        form.addRow("Folder", path_row(self.people_edit, self.browse_people))
         self.folds_box = QSpinBox()
         self.folds_box.setRange(1, 10)
         self.folds_box.setValue(int(s.value("charts/folds", 10)))

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QSpinBox, QSplitter,
-                               QToolButton, QVBoxLayout, QWidget)
+                               QVBoxLayout, QWidget)
 
 from ..widgets.mpl_canvas import make_canvas
+from ..widgets.path_row import path_row
 from .base import Page
 
 METHOD_WORDS = (
@@ -103,18 +104,6 @@ class TrainingChart(QWidget):
         self.canvas.draw_idle()
 
 
-def _path_row(edit: QLineEdit, browse) -> QWidget:
-    row = QWidget()
-    layout = QHBoxLayout(row)
-    layout.setContentsMargins(0, 0, 0, 0)
-    button = QToolButton()
-    button.setText("…")
-    button.clicked.connect(browse)
-    layout.addWidget(edit, 1)
-    layout.addWidget(button)
-    return row
-
-
 class TrainPage(Page):
     title = "Train"
     open_text = "Open Training Data…"
@@ -136,11 +125,11 @@ class TrainPage(Page):
         self.path_edit.setPlaceholderText("pairsDevTrain.txt, or a folder of people")
         self.images_edit = QLineEdit(str(s.value("train/images", "")))
         self.images_edit.setPlaceholderText("default: images/ next to the file")
-        self.images_row = _path_row(self.images_edit, self.browse_images)
+        self.images_row = path_row(self.images_edit, self.browse_images)
         data_box = QGroupBox("Training data")
         form = QFormLayout(data_box)
         form.addRow(self.kind_box)
-        form.addRow("File or folder", _path_row(self.path_edit, self.open))
+        form.addRow("File or folder", path_row(self.path_edit, self.open))
         form.addRow("Images", self.images_row)
         self.kind_box.currentIndexChanged.connect(self._kind_changed)
         self.kind_box.setCurrentIndex(max(0, self.kind_box.findData(s.value("train/kind", "pairs"))))
