@@ -102,3 +102,15 @@ def test_detect_and_embed_json_lines_go_on_after_a_failure(facereid, tmp_path):
     faces = json.loads(detected.stdout)["faces"]
     assert [f["box"] for f in faces] == [f["box"] for f in rows[2]["faces"]]
     assert all("embedding" not in f for f in faces)
+
+
+def test_a_reader_that_goes_away_is_not_a_traceback():
+    """``facereid ... | head -c 10``: the pipe closes early; no traceback, the exit status of SIGPIPE."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "facereid_engine", "embed", "--json", *[BUSH_1] * 40],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc.stdout.read(10)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 141
+    assert "Traceback" not in err
