@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QProgressBar, QPushButton, QSpinBox, QSplitter,
+                               QLineEdit, QPushButton, QSpinBox, QSplitter,
                                QVBoxLayout, QWidget)
 
 from ..widgets.mpl_canvas import make_canvas
 from ..widgets.path_row import path_row
+from ..widgets.run_controls import run_controls
 from .base import Page
 
 METHOD_WORDS = (
@@ -160,20 +161,9 @@ class TrainPage(Page):
         form.addRow("Epochs (at most)", self.epochs_box)
         form.addRow(self.unfreeze_box)
 
-        self.train_button = QPushButton("Train")
-        self.train_button.setDefault(True)
-        self.train_button.clicked.connect(self.start)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.train_button)
-        buttons.addWidget(self.cancel_button)
-        self.progress = QProgressBar()
-        self.progress.hide()
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
-        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        controls = run_controls("Train", self.start_training, self.cancel)
+        self.train_button, self.cancel_button = controls.start, controls.cancel
+        self.progress, self.status, buttons = controls.progress, controls.status, controls.buttons
 
         self.name_edit = QLineEdit(str(s.value("train/name", "mymodel")))
         self.name_edit.setToolTip("The model appears as the encoder <base>+<name> in every page")
@@ -238,7 +228,9 @@ class TrainPage(Page):
                             self.method_box.currentData(), self.seed_box.value(), self.epochs_box.value() or None)
 
     # -- training -----------------------------------------------------------------------------
-    def start(self) -> None:
+    def start_training(self) -> None:
+        """Train with the chosen data and options (the Train button). Not ``Page.start``, which the
+        window calls at launch: overriding it made the app start training, or complain, on start-up."""
         request = self.request()
         if not request.path:
             self._say("Choose a pairs file or a folder of people first.", error=True)

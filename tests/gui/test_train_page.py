@@ -76,3 +76,22 @@ def test_cancel_saves_nothing_and_errors_show_in_the_page(train, qtbot):
     wait_idle(qtbot, window)
     assert page.status.text().startswith("Could not train: ") and "folder of people not found" in page.status.text()
     assert page.train_button.isEnabled()
+
+
+def test_launching_the_app_never_starts_training(make_window, qtbot, tmp_path):
+    """The window starts every page when it opens; the Train page must not take that as 'Train',
+    even with the data of last time remembered."""
+    people = make_people_folder(tmp_path / "people")
+    window = make_window()
+    wait_idle(qtbot, window)
+    page = window.page("Train")
+    assert page.status.text() == ""  # no "choose a pairs file first" at launch
+    page.set_source("identities", str(people))
+    page.settings.setValue("train/path", str(people))
+    page.settings.setValue("train/kind", "identities")
+    window.close()
+    again = make_window()
+    wait_idle(qtbot, again)
+    page = again.page("Train")
+    assert page.train_button.isEnabled() and not page.cancel_button.isEnabled()
+    assert page.result is None and page.chart.epochs == []
