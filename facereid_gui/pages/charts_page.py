@@ -6,13 +6,14 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem,
-                               QProgressBar, QPushButton, QSpinBox, QSplitter, QStackedWidget, QTableWidget,
+                               QSpinBox, QSplitter, QStackedWidget, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ..jobs.charts import PairSource, evaluate_source, load_last
 from ..widgets.evaluation_chart import EvaluationChart
 from ..widgets.threshold_control import ThresholdControl
 from ..widgets.path_row import path_row
+from ..widgets.run_controls import run_controls
 from .base import Page
 
 COLUMNS = ("Encoder", "Distance", "Accuracy", "Threshold", "AUC", "EER", "TAR@FAR 0.1%")
@@ -78,20 +79,9 @@ class ChartsPage(Page):
         encoder_box = QGroupBox("Encoders to compare")
         QVBoxLayout(encoder_box).addWidget(self.encoder_list)
 
-        self.evaluate_button = QPushButton("Evaluate")
-        self.evaluate_button.setDefault(True)
-        self.evaluate_button.clicked.connect(self.evaluate)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.evaluate_button)
-        buttons.addWidget(self.cancel_button)
-        self.progress = QProgressBar()
-        self.progress.hide()
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
-        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        controls = run_controls("Evaluate", self.evaluate, self.cancel)
+        self.evaluate_button, self.cancel_button = controls.start, controls.cancel
+        self.progress, self.status, buttons = controls.progress, controls.status, controls.buttons
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)

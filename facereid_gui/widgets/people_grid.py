@@ -51,6 +51,18 @@ def icon_from(image: QImage | None, side: int) -> QIcon:
     return QIcon(pixmap.copy(QRect((pixmap.width() - side) // 2, (pixmap.height() - side) // 2, side, side)))
 
 
+
+def _icon_grid(view: QListWidget, spacing: int, side: int) -> None:
+    """Lay ``view`` out as a static grid of square icons, several selectable and draggable."""
+    view.setViewMode(QListView.ViewMode.IconMode)
+    view.setResizeMode(QListView.ResizeMode.Adjust)
+    view.setMovement(QListView.Movement.Static)
+    view.setUniformItemSizes(True)
+    view.setSpacing(spacing)
+    view.setIconSize(QSize(side, side))
+    view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+    view.setDragEnabled(True)
+
 class _PersonDelegate(QStyledItemDelegate):
     """Cover, then the name (editable in place), then "N faces" in grey."""
 
@@ -104,14 +116,7 @@ class PeopleGrid(QListWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setViewMode(QListView.ViewMode.IconMode)
-        self.setResizeMode(QListView.ResizeMode.Adjust)
-        self.setMovement(QListView.Movement.Static)
-        self.setUniformItemSizes(True)
-        self.setSpacing(6)
-        self.setIconSize(QSize(COVER, COVER))
-        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.setDragEnabled(True)
+        _icon_grid(self, spacing=6, side=COVER)
         self.setAcceptDrops(True)
         self.viewport().setAcceptDrops(True)  # setMovement(Static) turned the viewport's drops off
         self.setDropIndicatorShown(True)
@@ -240,14 +245,7 @@ class FacesGrid(QListWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setViewMode(QListView.ViewMode.IconMode)
-        self.setResizeMode(QListView.ResizeMode.Adjust)
-        self.setMovement(QListView.Movement.Static)
-        self.setUniformItemSizes(True)
-        self.setSpacing(4)
-        self.setIconSize(QSize(FACE, FACE))
-        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.setDragEnabled(True)
+        _icon_grid(self, spacing=4, side=FACE)
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
 
