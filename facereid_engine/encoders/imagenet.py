@@ -36,9 +36,9 @@ from torchvision.models.resnet import Bottleneck
 
 from ..device import best_device
 from ..errors import ModelFileError, ModelUnavailableError, UnknownNameError
+from . import IMAGENET_ENCODERS  # the registry names them; this module loads torchvision lazily for it
 from .base import Encoder
 
-IMAGENET_ENCODERS: tuple[str, ...] = ("densenet", "googlenet", "resnet", "squeezenet", "vgg")
 CHIP_SIZE = 224
 RANDOM_SEED = 0
 DOWNLOAD_TIMEOUT_S = 5.0
