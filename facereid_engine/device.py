@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from functools import lru_cache
 
 import torch
@@ -24,3 +25,31 @@ def device_name(device: torch.device | None = None) -> str:
         return torch.cuda.get_device_name(device)
     threads = torch.get_num_threads()
     return f"CPU ({threads} thread{'s' if threads != 1 else ''})"
+
+
+@contextmanager
+def full_fp32(device: torch.device):
+    """On CUDA, convolve and multiply in full float32 (not TF32) while the block runs.
+
+    TF32 moves scores by ~1e-3 (it can flip a detection) and descriptors by far more than the
+    1e-4 the ports promise against their reference runtimes. A no-op on the CPU.
+    """
+    if device.type != "cuda":
+        yield
+        return
+    conv = getattr(torch.backends.cudnn, "conv", None)
+    if conv is not None and hasattr(conv, "fp32_precision"):
+        matmul = torch.backends.cuda.matmul
+        old = conv.fp32_precision, matmul.fp32_precision
+        conv.fp32_precision = matmul.fp32_precision = "ieee"
+        try:
+            yield
+        finally:
+            conv.fp32_precision, matmul.fp32_precision = old
+    else:  # older torch
+        old = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+        try:
+            yield
+        finally:
+            torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = old

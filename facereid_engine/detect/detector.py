@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
 
 import numpy as np
 import torch
 
-from ..device import best_device
+from ..device import best_device, full_fp32
 from ..faces import Detection
 from ..paths import dlib_model_path
 from .decode import cell_to_input, non_max_suppression, rect_down2, score_map_to_boxes
@@ -25,21 +24,6 @@ def _as_rgb(image: np.ndarray) -> np.ndarray:
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"expected an (H, W, 3) RGB or (H, W) grey image, got shape {image.shape}")
     return image
-
-
-@contextmanager
-def _full_fp32(device: torch.device):
-    """Plain float32 cuDNN convolutions: TF32 would move scores by ~1e-3 and can flip boxes."""
-    if device.type != "cuda":
-        yield
-        return
-    conv = torch.backends.cudnn.conv
-    old = conv.fp32_precision
-    conv.fp32_precision = "ieee"
-    try:
-        yield
-    finally:
-        conv.fp32_precision = old
 
 
 class MMODDetector:
@@ -68,7 +52,7 @@ class MMODDetector:
         # (N, H, W, 3) float32 is a channels-last (N, 3, H, W) tensor without a copy
         x = torch.from_numpy(np.stack(planes) if len(planes) > 1 else planes[0][None])
         x = x.permute(0, 3, 1, 2).to(self.device)
-        with torch.inference_mode(), _full_fp32(self.device):
+        with torch.inference_mode(), full_fp32(self.device):
             out = self.net(x)
         return out.float().cpu().numpy()
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..device import best_device
+from ..device import best_device, full_fp32
 from ..dlib_format import DlibReader
 from ..dlib_layers import DlibNet, Layer, read_network
 from ..errors import ModelFileError
@@ -254,32 +253,11 @@ class DlibEncoder(Encoder):
         if chips.dtype != np.uint8 or chips.ndim != 4 or chips.shape[1:] != expected:
             raise ValueError(f"chips must be uint8 (N, {CHIP_SIZE}, {CHIP_SIZE}, 3), got {chips.dtype} {chips.shape}")
         out = np.empty((len(chips), self.dim), dtype=np.float32)
-        with torch.inference_mode(), _full_fp32(self.device):
+        with torch.inference_mode(), full_fp32(self.device):
             for start in range(0, len(chips), self.batch_size):
                 batch = torch.from_numpy(np.ascontiguousarray(chips[start:start + self.batch_size]))
                 out[start:start + len(batch)] = self.model(batch.to(self.device)).float().cpu().numpy()
         return out
-
-
-@contextmanager
-def _full_fp32(device: torch.device):
-    """On CUDA, convolve in full float32 (not TF32) so the descriptors stay dlib's."""
-    if device.type != "cuda":
-        yield
-        return
-    conv = getattr(torch.backends.cudnn, "conv", None)
-    if conv is not None and hasattr(conv, "fp32_precision"):
-        old, conv.fp32_precision = conv.fp32_precision, "ieee"
-        try:
-            yield
-        finally:
-            conv.fp32_precision = old
-    else:  # older torch
-        old, torch.backends.cudnn.allow_tf32 = torch.backends.cudnn.allow_tf32, False
-        try:
-            yield
-        finally:
-            torch.backends.cudnn.allow_tf32 = old
 
 
 _cache: dict[str, DlibEncoder] = {}
