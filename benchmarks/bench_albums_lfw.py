@@ -37,7 +37,7 @@ def compute_embeddings(path: Path, min_images: int = 10, max_images: int = 10**6
     """Detect, align and embed every face of the LFW people with ``min_images``..``max_images`` images."""
     from facereid_engine.images import load_image
     from facereid_engine.pipeline import FacePipeline
-    from facereid_engine.scanning import sharpness
+    from facereid_engine.library.scanning import sharpness
     p0, p1 = FacePipeline("dlib", max_side=None), FacePipeline("dlib", max_side=None, upsample=1)
     names = [ln.split()[0] for ln in open(LFW / "lfw-names.txt")
              if min_images <= int(ln.split()[1]) <= max_images]

@@ -41,7 +41,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
 
     import dlib
-    from facereid_engine.detection import load_detector
+    from facereid_engine.detect import load_detector
     from facereid_engine.device import device_name
     from facereid_engine.paths import dlib_model_path
 

@@ -37,11 +37,11 @@ def main() -> None:
     args = ap.parse_args()
 
     import dlib
-    from facereid_engine.alignment import face_chip
-    from facereid_engine.detection import load_detector
+    from facereid_engine.alignment.chips import face_chip
+    from facereid_engine.detect import load_detector
     from facereid_engine.device import device_name
     from facereid_engine.encoders import get_encoder
-    from facereid_engine.landmarks import load_shape_predictor
+    from facereid_engine.landmarks.predictor import load_shape_predictor
     from facereid_engine.paths import dlib_model_path
 
     images = load_images(args.lfw, args.group, args.group_side)

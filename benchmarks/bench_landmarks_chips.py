@@ -47,9 +47,9 @@ def main() -> None:
     os.environ["FACEREID_HOME"] = tempfile.mkdtemp(prefix="facereid-bench-")  # a cold cache
 
     import dlib
-    from facereid_engine import landmarks
-    from facereid_engine.alignment import face_chip
-    from facereid_engine.landmarks_file import load_shape_predictor_model
+    from facereid_engine.landmarks import predictor as landmarks
+    from facereid_engine.alignment.chips import face_chip
+    from facereid_engine.landmarks.model_file import load_shape_predictor_model
     from facereid_engine.paths import dlib_model_path
 
     model_path = dlib_model_path(landmarks.MODEL_FILE)

@@ -55,8 +55,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["FACEREID_HOME"] = args.home or tempfile.mkdtemp(prefix="facereid-bench-")
 
-    from facereid_engine.evaluation import evaluate
-    from facereid_engine.pairsets import read_pairs_file
+    from facereid_engine.evaluation.runner import evaluate
+    from facereid_engine.evaluation.pairsets import read_pairs_file
     from facereid_engine.progress import run
 
     pairs = read_pairs_file(args.pairs, args.images)

@@ -77,7 +77,7 @@ def found_sizes(faces, boxes) -> list[int]:
 def bench_12mp(tmp: Path, repeat: int) -> None:
     from facereid_engine.images import load_image
     from facereid_engine.pipeline import FacePipeline
-    from facereid_engine.scanning import DETAIL
+    from facereid_engine.library.scanning import DETAIL
     photo = tmp / "12mp.jpg"
     boxes = composite(photo)
     t = time.perf_counter()
@@ -105,7 +105,7 @@ def bench_pipelining(tmp: Path, n: int) -> None:
     from facereid_engine.library import Library
     from facereid_engine.pipeline import FacePipeline
     from facereid_engine.progress import run
-    from facereid_engine.scanning import ScanSettings, scan_folder
+    from facereid_engine.library.scanning import ScanSettings, scan_folder
     folder = tmp / "big"
     folder.mkdir()
     for i in range(n):
@@ -123,7 +123,7 @@ def bench_incremental(tmp: Path, n: int) -> None:
     from facereid_engine.library import Library
     from facereid_engine.pipeline import FacePipeline
     from facereid_engine.progress import run
-    from facereid_engine.scanning import scan_folder
+    from facereid_engine.library.scanning import scan_folder
     folder = tmp / "lfw"
     images = sorted((DATA / "lfw" / "images").glob("*/*.jpg"))
     pick = images[:: max(1, len(images) // (n + 1))][: n + 1]

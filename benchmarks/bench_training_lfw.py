@@ -35,9 +35,9 @@ def main() -> None:
     args = ap.parse_args()
 
     from facereid_engine.distances import paired
-    from facereid_engine.embedding_cache import embed_image_files
-    from facereid_engine.metrics import accuracy_at, best_threshold
-    from facereid_engine.pairsets import read_pairs_file
+    from facereid_engine.evaluation.embedding_cache import embed_image_files
+    from facereid_engine.evaluation.metrics import accuracy_at, best_threshold
+    from facereid_engine.evaluation.pairsets import read_pairs_file
     from facereid_engine.pipeline import FacePipeline
     from facereid_engine.progress import run
     from facereid_engine.thresholds import default_threshold
@@ -134,7 +134,7 @@ def main() -> None:
 def distorted_control(data, vectors, row, train_pairs, test_pairs, base: str) -> dict:
     """Seed-0 test accuracy of each head on embeddings whose dimensions were rescaled at random."""
     from facereid_engine.distances import paired
-    from facereid_engine.metrics import accuracy_at, best_threshold
+    from facereid_engine.evaluation.metrics import accuracy_at, best_threshold
     from facereid_engine.progress import run
     from facereid_engine.training import TrainConfig, train
     from facereid_engine.training.heads import MetricHead, pair_logits

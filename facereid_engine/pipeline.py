@@ -62,14 +62,14 @@ class FacePipeline:
     @property
     def detector(self):
         if self._detector is None:
-            from .detection import load_detector
+            from .detect import load_detector
             self._detector = load_detector(device=self.device)
         return self._detector
 
     @property
     def shape_predictor(self):
         if self._shape_predictor is None:
-            from .landmarks import load_shape_predictor
+            from .landmarks.predictor import load_shape_predictor
             self._shape_predictor = load_shape_predictor()
         return self._shape_predictor
 
@@ -107,7 +107,7 @@ class FacePipeline:
     def chips(self, image: np.ndarray, faces: list[Face], size: int | None = None,
               padding: float | None = None) -> np.ndarray:
         """Aligned chips (N, S, S, 3) uint8 for the encoder (or the size and padding given)."""
-        from .alignment import face_chips
+        from .alignment.chips import face_chips
         size = self.encoder.chip_size if size is None else size
         padding = self.encoder.chip_padding if padding is None else padding
         if not faces:

@@ -11,10 +11,10 @@ from PIL import Image
 
 from conftest import GROUP, LFW_IMAGES
 from facereid_engine import paths
-from facereid_engine.alignment import (
+from facereid_engine.alignment.chips import (
     TEMPLATE_5, chip_transform, extract_chip, face_chip, face_chips, pyramid_down2,
 )
-from facereid_engine.landmarks import MODEL_FILE
+from facereid_engine.landmarks.predictor import MODEL_FILE
 
 LFW_SAMPLE = sorted(LFW_IMAGES.glob("*/*.jpg"))[::450]
 GROUP_SAMPLE = ["deepface_couple.jpg", "face_recognition_obama_and_biden.jpg",

@@ -10,13 +10,13 @@ import pytest
 
 from conftest import LFW, LFW_IMAGES, lfw_image
 from facereid_engine.cli import main
-from facereid_engine.embedding_cache import EmbeddingCache, embed_image_files
+from facereid_engine.evaluation.embedding_cache import EmbeddingCache, embed_image_files
 from facereid_engine.errors import Cancelled
-from facereid_engine.evaluation import evaluate
-from facereid_engine.pairsets import read_pairs_file
+from facereid_engine.evaluation.runner import evaluate
+from facereid_engine.evaluation.pairsets import read_pairs_file
 from facereid_engine.pipeline import FacePipeline
 from facereid_engine.progress import run
-from facereid_engine.protocols import k_fold
+from facereid_engine.evaluation.scoring import k_fold
 
 pytestmark = pytest.mark.slow
 

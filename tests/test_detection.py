@@ -13,7 +13,7 @@ from PIL import Image
 
 from conftest import GROUP, lfw_image
 from facereid_engine.detect.model_file import MODEL_FILENAME, load_mmod_file
-from facereid_engine.detection import MMODDetector, load_detector
+from facereid_engine.detect import MMODDetector, load_detector
 from facereid_engine.errors import ModelFileError
 from facereid_engine.faces import Detection
 from facereid_engine.paths import dlib_model_path

@@ -6,8 +6,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from facereid_engine.dlib_format import DlibReader
-from facereid_engine.dlib_layers import DlibNet, read_network
+from facereid_engine.dlib.format import DlibReader
+from facereid_engine.dlib.layers import DlibNet, read_network
 from facereid_engine.errors import ModelFileError
 from facereid_engine.paths import dlib_model_path
 

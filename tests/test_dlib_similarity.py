@@ -7,8 +7,8 @@ import struct
 
 import pytest
 
-from facereid_engine.dlib_geometry import svd3
-from facereid_engine.dlib_similarity import SimilarityFit, find_similarity_transform, svd2x2
+from facereid_engine.dlib.geometry import svd3
+from facereid_engine.dlib.similarity import SimilarityFit, find_similarity_transform, svd2x2
 
 
 def _bits(values) -> bytes:

@@ -9,13 +9,13 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from facereid_engine.charts import (draw_accuracy, draw_histograms, draw_result_histograms, draw_roc,
+from facereid_engine.evaluation.charts import (draw_accuracy, draw_histograms, draw_result_histograms, draw_roc,
                                     move_threshold_line)
-from facereid_engine.evaluation import DistanceResult
-from facereid_engine.metrics import (accuracy_at, accuracy_curve, auc, best_threshold, equal_error_rate, histograms,
+from facereid_engine.evaluation.runner import DistanceResult
+from facereid_engine.evaluation.metrics import (accuracy_at, accuracy_curve, auc, best_threshold, equal_error_rate, histograms,
                                      nice_upper_bound, roc_curve, tar_at_far)
-from facereid_engine.protocols import fixed_threshold, k_fold, train_test
-from facereid_engine.reference_distances import reference_histogram
+from facereid_engine.evaluation.scoring import fixed_threshold, k_fold, train_test
+from facereid_engine.evaluation.reference_distances import reference_histogram
 from facereid_engine.thresholds import default_threshold
 
 # six pairs: matched at 0.1, 0.2, 0.4; mismatched at 0.3, 0.5, 0.6

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from albums_support import GROUP, copy_library, group_library_file, tree_digest
 
-from facereid_engine.export import ExportError, export_albums, safe_name
+from facereid_engine.library.export import ExportError, export_albums, safe_name
 from facereid_engine.library import Library
 
 

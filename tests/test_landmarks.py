@@ -9,10 +9,11 @@ import pytest
 from PIL import Image
 
 from conftest import GROUP, LFW_IMAGES
-from facereid_engine import landmarks_file, paths
+from facereid_engine import paths
+from facereid_engine.landmarks import model_file as landmarks_file
 from facereid_engine.errors import ModelFileError
-from facereid_engine.landmarks import MODEL_FILE, ShapePredictor, load_shape_predictor
-from facereid_engine.landmarks_file import load_shape_predictor_model, parse_shape_predictor
+from facereid_engine.landmarks.predictor import MODEL_FILE, ShapePredictor, load_shape_predictor
+from facereid_engine.landmarks.model_file import load_shape_predictor_model, parse_shape_predictor
 
 LFW_SAMPLE = sorted(LFW_IMAGES.glob("*/*.jpg"))[::450]  # 30 people, spread over the alphabet
 GROUP_SAMPLE = ["deepface_couple.jpg", "face_recognition_kit_with_rose.jpg",

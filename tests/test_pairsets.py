@@ -9,7 +9,7 @@ import pytest
 
 from conftest import LFW, LFW_IMAGES, lfw_image
 from facereid_engine.errors import FaceReIDError
-from facereid_engine.pairsets import PairSetError, identity_pairs, read_pairs_file
+from facereid_engine.evaluation.pairsets import PairSetError, identity_pairs, read_pairs_file
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from albums_support import (ENROLLMENT, GROUP, PHOTOS, albums, copy_photos, grou
 
 from facereid_engine.library import Library
 from facereid_engine.progress import Progress, run
-from facereid_engine.scanning import ScanError, ScanSettings, scan_folder, sharpness, walk_photos
+from facereid_engine.library.scanning import ScanError, ScanSettings, scan_folder, sharpness, walk_photos
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,7 +116,7 @@ def test_a_killed_scan_resumes_to_the_same_albums(tmp_path, group_lib):
     folder = copy_photos(tmp_path / "photos")
     before = tree_digest(folder)
     library = tmp_path / "lib.sqlite"
-    code = ("import sys; from facereid_engine.library import Library; from facereid_engine.scanning import "
+    code = ("import sys; from facereid_engine.library import Library; from facereid_engine.library.scanning import "
             "scan_folder\nlib = Library(sys.argv[1])\nfor event in scan_folder(lib, sys.argv[2]):\n"
             "    print(event.done, flush=True)\n")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -171,7 +171,7 @@ def test_sharpness_tells_blur():
 
 
 def test_scan_settings_presets():
-    from facereid_engine.scanning import DETAIL
+    from facereid_engine.library.scanning import DETAIL
     assert DETAIL["normal"] == (ScanSettings().max_side, ScanSettings().upsample)
     assert ScanSettings(upsample=1).detector == "mmod max_side=2048 upsample=1"
     assert PHOTOS.is_dir()

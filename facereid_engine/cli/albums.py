@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _scan(library: Library, args) -> None:
-    from ..scanning import DETAIL, ScanSettings
+    from ..library.scanning import DETAIL, ScanSettings
     max_side, upsample = DETAIL[args.detail]
     settings = ScanSettings(encoder=args.encoder, max_side=max_side, upsample=upsample,
                             full_regroup=True if args.regroup else None)
@@ -83,7 +83,7 @@ def _scan(library: Library, args) -> None:
 
 
 def _export(library: Library, args) -> None:
-    from ..export import export_work
+    from ..library.export import export_work
     result = drive(export_work(library, args.export, mode="copy" if args.copy else "link",
                                    root=args.photo_dir, xmp=args.xmp), show=not args.no_progress)
     print(result.summary(), file=sys.stderr if args.json else sys.stdout)

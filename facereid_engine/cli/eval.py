@@ -45,7 +45,7 @@ def register(sub) -> None:
 
 
 def _load_pairs(args):
-    from ..pairsets import identity_pairs, read_pairs_file
+    from ..evaluation.pairsets import identity_pairs, read_pairs_file
     if args.identities:
         if args.train_pairs:
             raise FaceReIDError("--train-pairs goes with --pairs, not --identities (a folder of people is "
@@ -66,7 +66,7 @@ def write_charts(evaluation, folder: Path) -> list[Path]:
     """accuracy_<encoder>.png, roc_<encoder>.png and histograms_<encoder>.png for each encoder."""
     from matplotlib.figure import Figure
 
-    from ..charts import draw_accuracy, draw_result_histograms, draw_roc
+    from ..evaluation.charts import draw_accuracy, draw_result_histograms, draw_roc
     written = []
     for name, by_distance in evaluation.results.items():
         results = list(by_distance.values())
@@ -126,7 +126,7 @@ def command_line(args) -> str:
 
 
 def run(args) -> int:
-    from ..evaluation import evaluate
+    from ..evaluation.runner import evaluate
     from .progressbar import drive
     pairs, train = _load_pairs(args)  # every check of the input happens here, before any embedding
     out = Path(args.out).expanduser() if args.out else None

@@ -1,6 +1,6 @@
 """Read ``mmod_human_face_detector.dat``: the loss options, the input layer and the seven convolutions.
 
-The layer records come from :mod:`facereid_engine.dlib_layers`; this module reads the two records
+The layer records come from :mod:`facereid_engine.dlib.layers`; this module reads the two records
 that are particular to the MMOD network (``loss_mmod_`` options and ``input_rgb_image_pyramid``)
 and checks the layer sequence against the detector's architecture (shared docs/dlib-models.md).
 """
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..dlib_format import DlibReader
-from ..dlib_layers import DlibNet, read_network
+from ..dlib.format import DlibReader
+from ..dlib.layers import DlibNet, read_network
 from ..errors import ModelFileError
 
 MODEL_FILENAME = "mmod_human_face_detector.dat"

@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..device import best_device, full_fp32
-from ..dlib_format import DlibReader
-from ..dlib_layers import DlibNet, Layer, read_network
+from ..dlib.format import DlibReader
+from ..dlib.layers import DlibNet, Layer, read_network
 from ..errors import ModelFileError
 from ..paths import dlib_model_path
 from .base import Encoder

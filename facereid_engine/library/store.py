@@ -299,7 +299,7 @@ class Library(CorrectionsMixin):
 
     def scan_work(self, folder: str | os.PathLike, settings=None, pipeline=None):
         """Generator: scan ``folder`` into the library, then group (see :func:`..scanning.scan`)."""
-        from ..scanning import scan
+        from .scanning import scan
         return scan(self, folder, settings=settings, pipeline=pipeline)
 
     # -- reading the albums -----------------------------------------------------------------------

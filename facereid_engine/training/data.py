@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFileError
-from ..pairsets import PairSetError, read_pairs_file
+from ..evaluation.pairsets import PairSetError, read_pairs_file
 
 try:
     from ..images import SUPPORTED_EXTENSIONS as _IMAGE_EXTENSIONS

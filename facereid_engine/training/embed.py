@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..embedding_cache import embed_image_files
+from ..evaluation.embedding_cache import embed_image_files
 from ..progress import Progress, Work
 
 

@@ -25,7 +25,7 @@ from torch import nn
 
 from ..distances import DISTANCES, paired
 from ..errors import FaceReIDError
-from ..metrics import accuracy_at, best_threshold
+from ..evaluation.metrics import accuracy_at, best_threshold
 from ..progress import Progress, Work
 from .data import Split, TrainingData, split as split_data
 from .heads import METHODS, MetricHead, new_head

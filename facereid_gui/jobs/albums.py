@@ -129,7 +129,7 @@ def undo(library):
 
 def scan(library, folder: str, encoder: str = "dlib"):
     """Generator: scan ``folder`` into the library (incremental), regroup, and return the new snapshot."""
-    from facereid_engine.scanning import scan_folder
+    from facereid_engine.library.scanning import scan_folder
     from facereid_engine.verify import get_pipeline
 
     report = yield from scan_folder(library, folder, encoder=encoder, pipeline=get_pipeline(encoder))
@@ -138,7 +138,7 @@ def scan(library, folder: str, encoder: str = "dlib"):
 
 def export(library, destination: str, mode: str = "link"):
     """Generator: export the albums to ``destination``; returns the engine's report of what was written."""
-    from facereid_engine.export import export_work
+    from facereid_engine.library.export import export_work
 
     return (yield from export_work(library, destination, mode=mode))
 

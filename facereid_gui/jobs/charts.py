@@ -25,8 +25,8 @@ class PairSource:
 
 
 def read_pair_set(source: PairSource):
-    """The :class:`~facereid_engine.pairsets.PairSet` of ``source`` (raises ``PairSetError``)."""
-    from facereid_engine.pairsets import identity_pairs, read_pairs_file
+    """The :class:`~facereid_engine.evaluation.pairsets.PairSet` of ``source`` (raises ``PairSetError``)."""
+    from facereid_engine.evaluation.pairsets import identity_pairs, read_pairs_file
 
     if source.kind == "pairs":
         return read_pairs_file(source.path, source.images or None)
@@ -35,8 +35,8 @@ def read_pair_set(source: PairSource):
 
 def evaluate_source(source: PairSource, encoders: list[str]):
     """Generator: evaluate ``encoders`` with all three distances on ``source``; returns the
-    :class:`~facereid_engine.evaluation.Evaluation`, also saved as the page's last result."""
-    from facereid_engine.evaluation import evaluate
+    :class:`~facereid_engine.evaluation.runner.Evaluation`, also saved as the page's last result."""
+    from facereid_engine.evaluation.runner import evaluate
     from facereid_engine.progress import Progress
 
     yield Progress(0, 1, "reading the pairs")

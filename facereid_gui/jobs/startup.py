@@ -83,8 +83,8 @@ def load_default_models() -> None:
     _ = pipeline.detector, pipeline.shape_predictor, pipeline.encoder
     # The modules the pages use later, imported here: an import holds the GIL while extension
     # modules initialise, which must not happen in the middle of the user's work.
-    import facereid_engine.charts  # noqa: F401 (matplotlib)
-    import facereid_engine.evaluation  # noqa: F401
+    import facereid_engine.evaluation.charts  # noqa: F401 (matplotlib)
+    import facereid_engine.evaluation.runner  # noqa: F401
     import facereid_engine.library.grouping  # noqa: F401
-    import facereid_engine.scanning  # noqa: F401
+    import facereid_engine.library.scanning  # noqa: F401
     import matplotlib.figure  # noqa: F401

@@ -301,7 +301,7 @@ class ChartsPage(Page):
         self.chart.set_threshold(self.threshold.value())
 
     def accuracy_at_threshold(self) -> float | None:
-        from facereid_engine.metrics import accuracy_at
+        from facereid_engine.evaluation.metrics import accuracy_at
 
         result = self.selected_result()
         return None if result is None else accuracy_at(result.distances, result.same, self.threshold.value())

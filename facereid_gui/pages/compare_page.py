@@ -35,7 +35,7 @@ def error_words(exc: BaseException) -> str:
 
 def threshold_range(encoder: str, distance: str, default: float) -> tuple[float, float, int]:
     """(low, high, decimals) of the threshold control for this encoder and distance."""
-    from facereid_engine.reference_distances import reference_histogram
+    from facereid_engine.evaluation.reference_distances import reference_histogram
 
     ref = reference_histogram(encoder, distance)
     natural = {"euclidean": 1.2, "euclidean_l2": 1.5, "cosine": 0.5}[distance]
@@ -267,7 +267,7 @@ class ComparePage(Page):
         if not self.ready:
             return
         from facereid_engine.distances import distance as distance_between
-        from facereid_engine.reference_distances import reference_histogram
+        from facereid_engine.evaluation.reference_distances import reference_histogram
 
         encoder, name = self.encoder, self.distance_name
         missing = [side for side in (0, 1) if self.photos[side] is None]

@@ -59,7 +59,7 @@ class EvaluationChart(QWidget):
 
     def show_results(self, results: list, selected, threshold: float) -> None:
         """Draw every result's accuracy curve and ROC, and ``selected``'s histograms at ``threshold``."""
-        from facereid_engine.charts import draw_accuracy, draw_result_histograms, draw_roc
+        from facereid_engine.evaluation.charts import draw_accuracy, draw_result_histograms, draw_roc
 
         self.results, self.selected = list(results), selected
         figure = self.figure
@@ -102,7 +102,7 @@ class EvaluationChart(QWidget):
         """Move the threshold lines (and the ROC point) to ``threshold``."""
         if self.selected is None:
             return
-        from facereid_engine.charts import move_threshold_line
+        from facereid_engine.evaluation.charts import move_threshold_line
 
         for line in self._lines:
             move_threshold_line(line, threshold)

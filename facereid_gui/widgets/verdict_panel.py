@@ -63,7 +63,7 @@ class VerdictPanel(QFrame):
         self._draw(distance, threshold, same, distance_name, encoder, reference)
 
     def _draw(self, distance, threshold, same, distance_name, encoder, reference) -> None:
-        from facereid_engine.charts import draw_histograms
+        from facereid_engine.evaluation.charts import draw_histograms
 
         canvas = self._ensure_canvas()
         figure = canvas.figure

@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from conftest import LFW, LFW_IMAGES
-from facereid_engine.metrics import accuracy_at
+from facereid_engine.evaluation.metrics import accuracy_at
 from gui.helpers import wait_idle
 
 

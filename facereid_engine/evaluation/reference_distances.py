@@ -1,7 +1,7 @@
 """Distance histograms measured on LFW (``data/lfw_distances.json``): where does one distance fall?
 
 Compare draws a pair's distance against the matched and mismatched distributions of its encoder
-and distance (:func:`facereid_engine.charts.draw_histograms`). The file says how it was produced.
+and distance (:func:`facereid_engine.evaluation.charts.draw_histograms`). The file says how it was produced.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from importlib import resources
 
 import numpy as np
 
-from .distances import canonical_distance
+from ..distances import canonical_distance
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import paths
-from .dlib_format import DlibReader
-from .errors import ModelFileError
+from .. import paths
+from ..dlib.format import DlibReader
+from ..errors import ModelFileError
 
 CACHE_FORMAT = 1
 # One encoded integer: a control byte (size 1..8, bit 0x80 = negative) and its magnitude bytes.

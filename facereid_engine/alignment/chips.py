@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chip_pixels import pyramid_down2, sample_bilinear
-from .dlib_geometry import affine_from_pinv, apply_affine, pinv
-from .dlib_similarity import SimilarityFit
+from .pixels import pyramid_down2, sample_bilinear
+from ..dlib.geometry import affine_from_pinv, apply_affine, pinv
+from ..dlib.similarity import SimilarityFit
 
 # dlib's template for its 5-point model, (x, y) in the unit square, in landmark order.
 TEMPLATE_5 = (

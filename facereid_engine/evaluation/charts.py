@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
-from .evaluation import DistanceResult
+from .runner import DistanceResult
 
 MATCHED_COLOUR = "#2a9d8f"
 MISMATCHED_COLOUR = "#e76f51"

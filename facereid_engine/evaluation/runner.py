@@ -2,7 +2,7 @@
 
 :func:`evaluate` is a generator (DESIGN.md): it yields :class:`~.progress.Progress` while it embeds
 each distinct image once per encoder (cached on disk), then returns an :class:`Evaluation` holding,
-per encoder and distance, a :class:`DistanceResult`: the protocol accuracy (see ``protocols.py``)
+per encoder and distance, a :class:`DistanceResult`: the protocol accuracy (see ``scoring.py``)
 and the threshold-free curve metrics (ROC, AUC, EER, TAR at FAR) over all scored pairs.
 """
 from __future__ import annotations
@@ -14,14 +14,14 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .distances import DISTANCES, canonical_distance, paired
+from ..distances import DISTANCES, canonical_distance, paired
 from .embedding_cache import ImageEmbeddings, embed_image_files
-from .encoders import Encoder
+from ..encoders import Encoder
 from .metrics import OperatingPoints, auc, equal_error_rate, histograms, operating_points, tar_at_far
 from .pairsets import PairSet
-from .progress import Progress, Work
-from .protocols import ProtocolScore, fixed_threshold, k_fold, train_test
-from .thresholds import default_threshold
+from ..progress import Progress, Work
+from .scoring import ProtocolScore, fixed_threshold, k_fold, train_test
+from ..thresholds import default_threshold
 
 FAR_TARGETS = (1e-3, 1e-2)
 CURVES_PROTOCOL = ("pooled over all scored pairs; threshold-free curve metrics (ROC, AUC, EER, TAR at FAR: "
@@ -159,7 +159,7 @@ def score_distances(encoder: str | Encoder, distance: str, pairs: PairSet, vecto
     """Distances of every pair and its protocol score.
 
     ``vectors[i]`` embeds ``pairs.images[i]`` (and ``train_vectors`` those of ``train``). With a
-    training set: :func:`~.protocols.train_test`; with 2+ folds: :func:`~.protocols.k_fold`; else
+    training set: :func:`~.scoring.train_test`; with 2+ folds: :func:`~.scoring.k_fold`; else
     the accuracy at the encoder's calibrated default threshold. A trained pair classifier (an
     encoder with ``pair_distance``) is scored on its own decisions (1 - P(same)), whatever ``distance``.
     """
@@ -188,7 +188,7 @@ def score_distances(encoder: str | Encoder, distance: str, pairs: PairSet, vecto
 
 
 def _pipeline_for(encoder: str | Encoder):
-    from .pipeline import FacePipeline
+    from ..pipeline import FacePipeline
     pipeline = FacePipeline(encoder)
     _ = pipeline.encoder  # load now: an unavailable model fails before any work
     return pipeline

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataFileError
+from ..errors import DataFileError
 
 try:  # the engine's list of image types, when the images module is there
-    from .images import SUPPORTED_EXTENSIONS as _IMAGE_EXTENSIONS
+    from ..images import SUPPORTED_EXTENSIONS as _IMAGE_EXTENSIONS
 except ImportError:  # pragma: no cover - images.py is part of the engine
     _IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 

@@ -20,11 +20,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import paths
-from .dlib_geometry import affine_from_pinv, pinv
-from .dlib_similarity import SimilarityFit
-from .landmark_pixels import FeaturePixels
-from .landmarks_file import ShapePredictorModel, load_shape_predictor_model
+from .. import paths
+from ..dlib.geometry import affine_from_pinv, pinv
+from ..dlib.similarity import SimilarityFit
+from .pixels import FeaturePixels
+from .model_file import ShapePredictorModel, load_shape_predictor_model
 
 MODEL_FILE = "shape_predictor_5_face_landmarks.dat"
 Box = tuple[int, int, int, int]

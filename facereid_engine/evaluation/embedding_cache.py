@@ -20,11 +20,11 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import ImageLoadError
-from .faces import Detection, Face
-from .images import load_image
-from .paths import cache_dir
-from .progress import Progress, Work
+from ..errors import ImageLoadError
+from ..faces import Detection, Face
+from ..images import load_image
+from ..paths import cache_dir
+from ..progress import Progress, Work
 
 FACE_CHOICES = ("centre", "largest")
 # Without a detection, the face is taken to be this fraction of the image's short side, centred:

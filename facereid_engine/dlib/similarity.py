@@ -12,7 +12,7 @@ import math
 import sys
 from collections.abc import Sequence
 
-from .dlib_geometry import Affine, Point
+from .geometry import Affine, Point
 
 _EPS = sys.float_info.epsilon
 _TOL = sys.float_info.min / _EPS

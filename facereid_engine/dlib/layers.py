@@ -17,8 +17,8 @@ from typing import Callable
 
 import numpy as np
 
-from .dlib_format import DlibReader
-from .errors import ModelFileError
+from .format import DlibReader
+from ..errors import ModelFileError
 
 ORDINARY, TAG_OR_SKIP, ON_INPUT = 2, 1, 3
 CONV_MODE, FC_MODE = 0, 1

@@ -17,8 +17,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from xml.sax.saxutils import quoteattr
 
-from .errors import FaceReIDError
-from .progress import Progress, Work, run
+from ..errors import FaceReIDError
+from ..progress import Progress, Work, run
 
 MODES = ("link", "copy")
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
@@ -71,7 +71,7 @@ def safe_name(name: str, fallback: str) -> str:
 
 def _person_folders(people) -> dict[int, str]:
     """Folder name of each person; equal names get the person's id added, so names are stable."""
-    from .library.types import unnamed_label
+    from .types import unnamed_label
     base = {p.id: safe_name(p.name or "", unnamed_label(p.id)) for p in people}
     counts: dict[str, int] = {}
     for name in base.values():

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from .errors import FaceReIDError
-from .library.types import FaceRecord, GroupStats, PhotoError
-from .progress import Progress, Work
+from ..errors import FaceReIDError
+from .types import FaceRecord, GroupStats, PhotoError
+from ..progress import Progress, Work
 
 THUMBNAIL_SIDE = 112
 
@@ -98,7 +98,7 @@ class ScanResult:
 def walk_photos(folder: str | os.PathLike) -> list[str]:
     """Absolute paths of the photos under ``folder`` (sorted), skipping hidden files and folders and
     never entering a folder twice (symbolic-link loops)."""
-    from .images import SUPPORTED_EXTENSIONS
+    from ..images import SUPPORTED_EXTENSIONS
     root = os.path.abspath(folder)
     found: list[str] = []
     seen_dirs: set[tuple[int, int]] = set()
@@ -154,7 +154,7 @@ def thumbnail(image: np.ndarray, box, side: int = THUMBNAIL_SIDE) -> bytes:
 
 
 def _load(path: str) -> np.ndarray | Exception:
-    from .images import load_image
+    from ..images import load_image
     try:
         return load_image(path)
     except Exception as exc:  # recorded for this photo; the scan goes on
@@ -209,7 +209,7 @@ def scan_folder(library, folder: str | os.PathLike, *, encoder: str | None = Non
         library.set_meta("encoder", settings.encoder)
     library.add_root(root)
     if pipeline is None and todo:
-        from .pipeline import FacePipeline
+        from ..pipeline import FacePipeline
         pipeline = FacePipeline(settings.encoder, upsample=settings.upsample, max_side=settings.max_side)
     total = len(todo)
     yield Progress(0, total, f"{total} photos to scan, {result.unchanged} unchanged", {"faces": 0, "errors": 0})
@@ -257,7 +257,7 @@ def _process(library, pipeline, settings: ScanSettings, image: np.ndarray, path:
              kind: str, photo_id: int | None) -> int:
     """Detect, align, embed and store one photo (or, for ``embed``, only embed its known faces)."""
     if kind == "embed":
-        from .faces import Face
+        from ..faces import Face
         known = library.photo_faces(photo_id)
         faces = [Face(box, 0.0, landmarks) for _, box, landmarks in known]
         vectors = pipeline.embed_chips(pipeline.chips(image, faces))
