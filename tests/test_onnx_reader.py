@@ -14,9 +14,11 @@ from facereid_engine.onnx import (SFACE_FILE, YUNET_FILE, dequantize_linear, fol
                                   parse_model, read_model, resources_dir, zoo_model_path)
 from facereid_engine.onnx.weights import SHA256
 
-onnx = pytest.importorskip("onnx")
-ort = pytest.importorskip("onnxruntime")
-from onnx import numpy_helper  # noqa: E402
+
+
+def _oracles():
+    """onnx and onnxruntime: test-only oracles; the reader itself needs neither."""
+    return pytest.importorskip("onnx"), pytest.importorskip("onnxruntime")
 
 ZOO = Path(facereid_engine.__file__).resolve().parents[1] / "resources" / "opencv_zoo"
 
@@ -39,6 +41,8 @@ def test_sha256sums_file_agrees_with_the_code_and_the_files():
 
 @pytest.mark.parametrize("name", [YUNET_FILE, SFACE_FILE])
 def test_reader_agrees_with_onnx(name):
+    onnx, _ = _oracles()
+    from onnx import numpy_helper
     ours = read_model(ZOO / name)
     ref = onnx.load(str(ZOO / name))
     assert ours.ir_version == ref.ir_version
@@ -63,6 +67,7 @@ def test_reader_agrees_with_onnx(name):
 def _ort_yunet_model(ref) -> None:
     """onnxruntime refuses a blocked DequantizeLinear whose single block covers the whole tensor:
     make those per-tensor (the same arithmetic) and let the input size vary."""
+    from onnx import numpy_helper
     inits = {t.name: t for t in ref.graph.initializer}
     for node in ref.graph.node:
         if node.op_type == "DequantizeLinear" and numpy_helper.to_array(inits[node.input[1]]).size == 1:
@@ -76,6 +81,7 @@ def _ort_yunet_model(ref) -> None:
 
 
 def test_dequantised_weights_are_bitwise_onnxruntimes():
+    onnx, ort = _oracles()
     ours = fold_constants(read_model(ZOO / YUNET_FILE))
     ref = onnx.load(str(ZOO / YUNET_FILE))
     _ort_yunet_model(ref)
