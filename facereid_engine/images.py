@@ -6,7 +6,11 @@ the whole bytes their values occupy; float images from [0, 1] (or [0, 255]) or e
 min..max; transparency is laid over white; the EXIF orientation is applied; and only the first frame
 of an animation or multi-page file is read. HEIC/HEIF is read when the optional package pillow-heif
 is installed.
-Decompression bombs are refused from the header, before any pixel is decoded.
+Decompression bombs are refused from the header, before any pixel is decoded, and so is an image whose
+decoding would need more memory than a budget (:data:`DEFAULT_MAX_BYTES`): the bytes are computed
+from the mode and size the header declares. Decoding never widens the whole image: conversion runs in
+bands of rows written straight into the upright result, so the peak is the decoded pixels as Pillow
+holds them, the 8-bit result and one band.
 """
 from __future__ import annotations
 
@@ -29,6 +33,18 @@ Source = Union[str, os.PathLike, bytes, bytearray, memoryview]
 #: About 179 megapixels: the most Pillow's own default bomb guard lets through (twice
 #: ``Image.MAX_IMAGE_PIXELS``), more than any camera sensor; decoded RGB this size is ~540 MB.
 DEFAULT_MAX_PIXELS: int = 178_956_970
+
+#: The most memory one :func:`load_image` may need (Pillow's decoded pixels, the result and one band of
+#: conversion), checked from the header before decoding. A 179-megapixel RGB photo needs about 1.3 GB.
+DEFAULT_MAX_BYTES: int = 2 * 1024**3
+
+# Pillow's warning threshold (half its error threshold) is below our own limits, which are the policy:
+# the warning would only reach the user's terminal. A process-wide filter, set once, because
+# ``warnings.catch_warnings`` is not thread-safe and photos are decoded in threads.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+#: Pixels converted at a time (one band of rows), so temporaries stay small whatever the image size.
+_BAND_PIXELS = 1 << 20
 
 _HEIF_INSTALLED = importlib.util.find_spec("pillow_heif") is not None
 _heif_lock = threading.Lock()
@@ -110,14 +126,31 @@ def _not_an_image_cause(fp: BinaryIO, label: str | None) -> str:
     return "not an image, or not a format FaceReID can read"
 
 
-def _open(fp: BinaryIO, label: str | None, max_pixels: int) -> Image.Image:
-    """Open (header only) and check the pixel count before anything is decoded."""
+def _pillow_bytes(mode: str, width: int, height: int) -> int:
+    """Memory Pillow takes for an image of this mode and size: its pixels plus a pointer per row."""
+    if mode in ("1", "L", "P"):
+        per_pixel = 1
+    elif mode.startswith(("I;16", "BGR;1")):
+        per_pixel = 2
+    elif mode == "BGR;24":
+        per_pixel = 3
+    else:
+        per_pixel = 4  # RGB, RGBA, LA, CMYK, YCbCr, I, F ...: four bytes a pixel in Pillow
+    return width * height * per_pixel + height * 8
+
+
+def decode_bytes(mode: str, width: int, height: int) -> int:
+    """Peak memory of :func:`load_image` for an image of this Pillow mode and size, in bytes:
+    the decoded pixels, the (H, W, 3) result and one band of conversion temporaries."""
+    band = min(width * height, max(width, _BAND_PIXELS)) * 24  # float64 values, masks, an RGBA copy
+    return _pillow_bytes(mode, width, height) + width * height * 3 + band
+
+
+def _open(fp: BinaryIO, label: str | None, max_pixels: int, max_bytes: int | None = None) -> Image.Image:
+    """Open (header only) and check the pixel count and the memory needed before anything is decoded."""
     _register_heif()
     try:
-        with warnings.catch_warnings():
-            # Our own limit below is the policy; Pillow's warning threshold is lower than it.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(fp)
+        im = Image.open(fp)
     except Image.DecompressionBombError as exc:
         raise ImageLoadError(label, f"too large: refused without decoding, as a possible decompression bomb "
                                     f"({exc})") from None
@@ -136,7 +169,20 @@ def _open(fp: BinaryIO, label: str | None, max_pixels: int) -> Image.Image:
             f"too large: {width}x{height} = {width * height:,} pixels is above the limit of "
             f"{max_pixels:,} pixels (refused without decoding, as a possible decompression bomb)",
         )
+    if max_bytes is not None:
+        need = decode_bytes(im.mode, width, height)
+        if need > max_bytes:
+            im.close()
+            raise ImageLoadError(
+                label,
+                f"too large to decode: {width}x{height} {im.mode} needs about {_size(need)} of memory, above "
+                f"the budget of {_size(max_bytes)} (refused without decoding)",
+            )
     return im
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
 
 
 def _orientation(im: Image.Image) -> int:
@@ -152,11 +198,38 @@ def _orientation(im: Image.Image) -> int:
     return value if value in _ORIENTATION_FIX else 1
 
 
-def _bit_depth(im: Image.Image, values: np.ndarray) -> int:
+# For each EXIF orientation, the view of the upright result that has the stored image's shape:
+# writing the stored rows into it fills the result upright, with no second copy of the image.
+_STORED_VIEW = {
+    1: lambda a: a,
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.transpose(1, 0, 2),
+    6: lambda a: np.rot90(a, 1),
+    7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
+    8: lambda a: np.rot90(a, -1),
+}
+
+
+def _bands(im: Image.Image) -> Iterator[tuple[int, int, Image.Image]]:
+    """(first row, end row, image of those rows): the whole image when small, else bands of rows."""
+    width, height = im.size
+    rows = max(1, _BAND_PIXELS // width)
+    if rows >= height:
+        yield 0, height, im
+        return
+    for top in range(0, height, rows):
+        bottom = min(height, top + rows)
+        yield top, bottom, im.crop((0, top, width, bottom))
+
+
+def _bit_depth(im: Image.Image, lo: int, hi: int) -> int:
     """Bits per sample of integer greyscale: what the file says (12, 16 ...), else what the mode holds.
 
-    Mode ``I`` is a 32-bit container usually holding 16-bit data: non-negative values count as the
-    whole bytes they occupy (8, 16, 24 or 31 bits); negative values as the full signed 32-bit range.
+    Mode ``I`` is a 32-bit container usually holding 16-bit data: non-negative values (``lo``..``hi``
+    over the image) count as the whole bytes they occupy (8, 16, 24 or 31 bits); negative values as
+    the full signed 32-bit range.
     """
     tag = getattr(im, "tag_v2", None)
     if tag is not None and 258 in tag:
@@ -166,37 +239,69 @@ def _bit_depth(im: Image.Image, values: np.ndarray) -> int:
             return bits
     if im.mode.startswith("I;16"):
         return 16
-    if values.size == 0:
-        return 16
-    if values.min() < 0:
+    if lo < 0:
         return 32
-    used = int(values.max()).bit_length()
+    used = int(hi).bit_length()
     return min(31, max(8, -(-used // 8) * 8))
 
 
-def _high_depth_grey_to_8bit(im: Image.Image) -> np.ndarray:
-    """Modes I;16*, I and F -> uint8 (H, W), scaled linearly over the real range instead of clipped."""
-    values = np.asarray(im)
+def _extremes(im: Image.Image, finite_only: bool) -> tuple[float, float] | None:
+    """(min, max) of the values over the whole image, band by band; None when no value counts."""
+    lo = hi = None
+    for _, _, band in _bands(im):
+        values = np.asarray(band)
+        if finite_only:
+            values = values[np.isfinite(values)]
+        if values.size:
+            b_lo, b_hi = values.min(), values.max()
+            lo = b_lo if lo is None else min(lo, b_lo)
+            hi = b_hi if hi is None else max(hi, b_hi)
+    return None if lo is None else (lo, hi)
+
+
+def _high_depth_grey_scaler(im: Image.Image):
+    """For modes I;16*, I and F: a function from a band's values to uint8, scaled linearly over the
+    image's real range instead of clipped (the range is measured over the whole image first)."""
     if im.mode == "F":
-        v = values.astype(np.float64)
-        finite = np.isfinite(v)
-        v[~finite] = 0.0
-        lo, hi = (float(v[finite].min()), float(v[finite].max())) if finite.any() else (0.0, 0.0)
-        if lo >= 0.0 and hi <= 1.0:
-            scaled = v * 255.0  # the usual convention: intensities in [0, 1]
-        elif lo >= 0.0 and hi <= 255.0:
-            scaled = v  # already on the 8-bit scale
-        elif hi > lo:
-            scaled = (v - lo) * (255.0 / (hi - lo))
-        else:
-            scaled = np.zeros_like(v)
-        return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
-    v = values.astype(np.int64)
-    bits = _bit_depth(im, values)
-    if bits == 32 and v.size and v.min() < 0:
-        v = v + 2**31  # signed 32-bit: map the whole signed range
+        found = _extremes(im, finite_only=True)
+        lo, hi = (float(found[0]), float(found[1])) if found else (0.0, 0.0)
+
+        def scale_float(values: np.ndarray) -> np.ndarray:
+            v = values.astype(np.float64)  # one band at a time: never the whole image in float64
+            v[~np.isfinite(v)] = 0.0
+            if lo >= 0.0 and hi <= 1.0:
+                v *= 255.0  # the usual convention: intensities in [0, 1]
+            elif lo >= 0.0 and hi <= 255.0:
+                pass  # already on the 8-bit scale
+            elif hi > lo:
+                v -= lo
+                v *= 255.0 / (hi - lo)
+            else:
+                v[:] = 0.0
+            np.rint(v, out=v)
+            np.clip(v, 0, 255, out=v)
+            return v.astype(np.uint8)
+        return scale_float
+
+    if im.mode.startswith("I;16"):
+        lo, hi = 0, 0  # the bit depth of 16-bit modes does not depend on the values
+    else:
+        found = _extremes(im, finite_only=False)
+        lo, hi = (int(found[0]), int(found[1])) if found else (0, 0)
+    bits = _bit_depth(im, lo, hi)
+    signed = bits == 32 and lo < 0
     top = 2**bits - 1
-    return np.clip((v * 255 + top // 2) // top, 0, 255).astype(np.uint8)
+    wide = np.uint32 if bits <= 16 else np.int64  # 65535 * 255 fits in 32 bits; more does not
+
+    def scale_int(values: np.ndarray) -> np.ndarray:
+        v = values.astype(wide)
+        if signed:
+            v += 2**31  # signed 32-bit: map the whole signed range
+        v *= 255
+        v += top // 2
+        v //= top
+        return np.minimum(v, 255).astype(np.uint8)
+    return scale_int
 
 
 def _over_white(rgba: np.ndarray) -> np.ndarray:
@@ -206,8 +311,8 @@ def _over_white(rgba: np.ndarray) -> np.ndarray:
     return ((rgb * alpha + 255 * (255 - alpha) + 127) // 255).astype(np.uint8)
 
 
-def _to_rgb(im: Image.Image) -> np.ndarray:
-    """Any Pillow mode -> uint8 (H, W, 3) RGB.
+def _band_converter(im: Image.Image):
+    """A function from one band (a Pillow image) of ``im`` to uint8 RGB (rows, W, 3), or (rows, W) grey.
 
     Transparent pixels are laid over white, not black: the colour stored under transparent pixels is
     arbitrary (often black), cut-out portraits are made to be shown on a light page, and dark hair or
@@ -215,47 +320,65 @@ def _to_rgb(im: Image.Image) -> np.ndarray:
     """
     mode = im.mode
     if mode in ("I", "F") or mode.startswith("I;"):
-        grey = _high_depth_grey_to_8bit(im)
-        return np.repeat(grey[:, :, None], 3, axis=2)
+        scale = _high_depth_grey_scaler(im)
+        return lambda band: scale(np.asarray(band))
     if mode in _ALPHA_MODES or "transparency" in im.info:
         if mode == "La":
-            im = im.convert("RGBa")  # Pillow has no direct La -> RGBA path
-        return _over_white(np.asarray(im.convert("RGBA")))
-    return np.asarray(im if mode == "RGB" else im.convert("RGB"))
+            return lambda band: _over_white(np.asarray(band.convert("RGBa").convert("RGBA")))
+        return lambda band: _over_white(np.asarray(band.convert("RGBA")))
+    if mode == "L":
+        return np.asarray
+    if mode == "RGB":
+        return np.asarray
+    return lambda band: np.asarray(band.convert("RGB"))
 
 
-def load_image(source: Source, *, max_pixels: int = DEFAULT_MAX_PIXELS, name: str | None = None) -> np.ndarray:
+def _to_rgb(im: Image.Image, orientation: int = 1) -> np.ndarray:
+    """Any Pillow mode -> upright uint8 (H, W, 3) RGB, converted band by band into the result."""
+    width, height = im.size
+    shape = (width, height, 3) if orientation in (5, 6, 7, 8) else (height, width, 3)
+    out = np.empty(shape, dtype=np.uint8)
+    stored = _STORED_VIEW[orientation](out)  # (height, width, 3), a view of ``out``
+    convert = _band_converter(im)
+    for top, bottom, band in _bands(im):
+        pixels = convert(band)
+        stored[top:bottom] = pixels[:, :, None] if pixels.ndim == 2 else pixels
+    return out
+
+
+def load_image(source: Source, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_bytes: int = DEFAULT_MAX_BYTES,
+               name: str | None = None) -> np.ndarray:
     """Read an image file (path or its bytes) as an upright (H, W, 3) uint8 RGB C-contiguous array.
 
     ``name`` replaces the path in error messages (useful for bytes). Raises :class:`ImageLoadError`
     naming the file and the cause: missing, a folder, empty, unreadable, not an image, truncated or
-    damaged, or more than ``max_pixels`` pixels (checked from the header, before decoding).
+    damaged, more than ``max_pixels`` pixels, or needing more than ``max_bytes`` of memory to decode
+    (both checked from the header, before decoding; see :func:`decode_bytes`).
     """
     if max_pixels <= 0:
         raise ValueError(f"max_pixels must be positive, not {max_pixels}")
+    if max_bytes <= 0:
+        raise ValueError(f"max_bytes must be positive, not {max_bytes}")
     with _opened(source, name) as (fp, label):
-        return _decode(fp, label, max_pixels)
+        return _decode(fp, label, max_pixels, max_bytes)
 
 
-def _decode(fp: BinaryIO, label: str | None, max_pixels: int) -> np.ndarray:
+def _decode(fp: BinaryIO, label: str | None, max_pixels: int, max_bytes: int) -> np.ndarray:
     if ImageFile.LOAD_TRUNCATED_IMAGES:
         raise ImageLoadError(label, "refusing to read: PIL.ImageFile.LOAD_TRUNCATED_IMAGES was switched on "
                                     "by other code, so truncated images would pass as whole ones")
-    im = _open(fp, label, max_pixels)
+    im = _open(fp, label, max_pixels, max_bytes)
     with im:
         try:
             im.load()  # the first frame only: we never seek
-            orientation = _orientation(im)
-            rgb = _to_rgb(im)
+            return _to_rgb(im, _orientation(im))
         except Image.DecompressionBombError as exc:
             raise ImageLoadError(label, f"too large, refused as a decompression bomb ({exc})") from None
         except MemoryError:
-            raise ImageLoadError(label, "not enough memory to decode this image") from None
+            raise ImageLoadError(label, f"not enough memory to decode this image ({im.size[0]}x{im.size[1]} "
+                                        f"{im.mode})") from None
         except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
             raise ImageLoadError(label, f"the image data is truncated or damaged ({exc})") from None
-    if orientation != 1:
-        rgb = np.asarray(Image.fromarray(rgb).transpose(_ORIENTATION_FIX[orientation]))
-    return np.ascontiguousarray(rgb) if rgb.flags.writeable else np.array(rgb, order="C")
 
 
 def image_size(source: Source, *, name: str | None = None) -> tuple[int, int]:
@@ -271,4 +394,5 @@ def image_size(source: Source, *, name: str | None = None) -> tuple[int, int]:
     return width, height
 
 
-__all__ = ["SUPPORTED_EXTENSIONS", "DEFAULT_MAX_PIXELS", "load_image", "image_size"]
+__all__ = ["SUPPORTED_EXTENSIONS", "DEFAULT_MAX_PIXELS", "DEFAULT_MAX_BYTES", "load_image", "image_size",
+           "decode_bytes"]
