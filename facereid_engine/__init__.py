@@ -42,6 +42,14 @@ def __getattr__(name: str):
 
 __version__ = "0.1.0"
 
+# The modules that register the built-in encoder families, imported on first use of the registry
+# (facereid_engine.encoders.registry). A family outside the package calls register_family itself.
+ENCODER_FAMILY_MODULES = (
+    "facereid_engine.encoders.dlib_resnet",
+    "facereid_engine.encoders.imagenet",
+    "facereid_engine.training.family",
+)
+
 
 def use(img1_path, img2_path, model_name: str, **options):
     """The study's ``fr.use``: decide with a trained model (a pair classifier or a metric head)."""

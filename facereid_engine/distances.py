@@ -18,6 +18,13 @@ def canonical_distance(name: str) -> str:
     return _ALIASES[key]
 
 
+def is_same_person(distance_value: float, threshold: float) -> bool:
+    """The verdict everywhere (``verification``, the CLI, the Compare page): same person when the
+    distance is at most the threshold; a NaN distance (a degenerate vector) is never a match."""
+    value = float(distance_value)
+    return value == value and value <= float(threshold)
+
+
 def _as_2d(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     return x[None, :] if x.ndim == 1 else x

@@ -6,6 +6,7 @@ encoder together. Models are loaded on first use and shared (the loaders cache t
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 import numpy as np
 from PIL import Image
@@ -129,3 +130,16 @@ class FacePipeline:
     def analyse(self, image: np.ndarray, flip: bool = False) -> list[Face]:
         """Find and embed every face."""
         return self.embed_faces(image, self.find_faces(image), flip=flip)
+
+
+_pipelines: dict[tuple, FacePipeline] = {}
+_pipelines_lock = threading.Lock()
+
+
+def get_pipeline(encoder_name: str = DEFAULT_ENCODER, **options) -> FacePipeline:
+    """The shared pipeline for an encoder and options (models load once per process)."""
+    key = (encoder_name, tuple(sorted(options.items())))
+    with _pipelines_lock:
+        if key not in _pipelines:
+            _pipelines[key] = FacePipeline(encoder_name, **options)
+        return _pipelines[key]

@@ -1,22 +1,21 @@
 """Are the faces in two images the same person? The study's ``verification`` call, made useful."""
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
-from .distances import canonical_distance, distance as _distance, matrix
+from .distances import canonical_distance, distance as _distance, is_same_person, matrix
 from .encoders import DEFAULT_ENCODER
 from .errors import NoFaceFoundError
 from .faces import Face
 from .images import load_image
-from .pipeline import FacePipeline
+from .pipeline import FacePipeline, get_pipeline
+from .thresholds import default_threshold
 
 ImageSource = str | os.PathLike | bytes | np.ndarray
-_pipelines: dict[tuple, FacePipeline] = {}
 
 
 @dataclass
@@ -58,14 +57,6 @@ class VerificationResult:
             "faces1": [f.to_json() for f in self.faces1],
             "faces2": [f.to_json() for f in self.faces2],
         }
-
-
-def get_pipeline(encoder_name: str = DEFAULT_ENCODER, **options) -> FacePipeline:
-    """A shared pipeline per encoder and options (models load once per process)."""
-    key = (encoder_name, tuple(sorted(options.items())))
-    if key not in _pipelines:
-        _pipelines[key] = FacePipeline(encoder_name, **options)
-    return _pipelines[key]
 
 
 def _as_image(source: ImageSource) -> tuple[np.ndarray, str | None]:
@@ -111,7 +102,7 @@ def verification(img1_path: ImageSource, img2_path: ImageSource, encoder_name: s
     faces2 = faces_in(pipe, img2_path, crops[1], flip)
     provisional = False
     if threshold is None:
-        threshold, provisional = pipe.encoder.default_threshold(distance_name)
+        threshold, provisional = default_threshold(pipe.encoder_name, distance_name)
     if compare == "closest":
         d = matrix(np.stack([f.embedding for f in faces1]), np.stack([f.embedding for f in faces2]),
                    distance_name)
@@ -123,7 +114,7 @@ def verification(img1_path: ImageSource, img2_path: ImageSource, encoder_name: s
     else:
         raise ValueError(f"compare must be 'largest' or 'closest', not {compare!r}")
     return VerificationResult(
-        verified=bool(value <= threshold) and not math.isnan(value), distance=value,
+        verified=is_same_person(value, threshold), distance=value,
         threshold=float(threshold), threshold_provisional=provisional,
         encoder_name=pipe.encoder_name, distance_name=distance_name,
         faces1=faces1, faces2=faces2, face1_index=int(i), face2_index=int(j))

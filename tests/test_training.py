@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import facereid_engine as fr
-from facereid_engine.encoders import available_encoders, get_encoder
+from facereid_engine.encoders import available_encoders, card, get_encoder
 from facereid_engine.errors import Cancelled, ModelFileError, UnknownNameError
 from facereid_engine.paths import models_dir
 from facereid_engine.progress import run
@@ -19,7 +19,6 @@ from facereid_engine.training.embed import embed_images
 from facereid_engine.training.heads import ConcatClassifier, PairClassifier, pair_logits
 from facereid_engine.thresholds import default_threshold
 from facereid_engine.training.model import TrainedPairEncoder
-from facereid_engine.training.store import trained_threshold
 from conftest import LFW, lfw_image
 from training_helpers import PEOPLE, make_people_folder, write_pairs_file
 
@@ -200,9 +199,9 @@ def test_save_load_round_trip_and_registry(identities, embeddings, people):
     loaded = load_trained_encoder("dlib+roundmetric")
     for k, v in metric.head.state_dict().items():
         assert torch.equal(loaded.head.state_dict()[k], v)
-    assert loaded.default_threshold("cosine") == (metric.thresholds["cosine"], False)
-    assert trained_threshold("dlib+roundmetric", "cosine") == (metric.thresholds["cosine"], False)
-    assert trained_threshold("dlib+roundpair", "euclidean") == default_threshold("dlib", "euclidean")
+    assert card("dlib+roundmetric").thresholds["cosine"] == (metric.thresholds["cosine"], False)
+    assert default_threshold("dlib+roundmetric", "cosine") == (metric.thresholds["cosine"], False)
+    assert default_threshold("dlib+roundpair", "euclidean") == default_threshold("dlib", "euclidean")
     enc = get_encoder("dlib+roundmetric")
     base = get_encoder("dlib")
     chips = fr.FacePipeline("dlib").chips(fr.load_image(lfw_image("Art_Howe", 1)),
@@ -214,7 +213,7 @@ def test_save_load_round_trip_and_registry(identities, embeddings, people):
     pair_enc = get_encoder("dlib+roundpair")
     assert isinstance(pair_enc, TrainedPairEncoder)
     assert np.array_equal(pair_enc.embed(chips), base.embed(chips))
-    assert pair_enc.default_threshold("euclidean") == base.default_threshold("euclidean")
+    assert card("dlib+roundpair").threshold("euclidean") == card("dlib").threshold("euclidean")
     a, b = embeddings[:8], embeddings[8:16]
     assert np.allclose(pair_enc.pair_probability(a, b), 1 / (1 + np.exp(-pair_logits(pair.head, a, b))))
 

@@ -54,7 +54,8 @@ def register(sub) -> None:
 
 
 def run_verify(args) -> int:
-    from ..verify import get_pipeline, verification
+    from ..pipeline import get_pipeline
+    from ..verify import verification
     pipe = get_pipeline(args.encoder, **_pipeline_options(args))
     result = verification(args.image1, args.image2, encoder_name=args.encoder, distance_name=args.distance,
                           threshold=args.threshold, face_crop=args.face_crop,
@@ -71,7 +72,7 @@ def run_verify(args) -> int:
 
 def run_faces(args) -> int:
     from ..images import load_image
-    from ..verify import get_pipeline
+    from ..pipeline import get_pipeline
     encoder = getattr(args, "encoder", DEFAULT_ENCODER)
     pipe = get_pipeline(encoder, **_pipeline_options(args))
     failed = 0

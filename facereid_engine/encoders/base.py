@@ -5,8 +5,6 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from ..thresholds import default_threshold
-
 
 class Encoder(ABC):
     """An embedding model. ``embed`` takes aligned face chips and returns one vector per chip.
@@ -16,7 +14,7 @@ class Encoder(ABC):
         dim: length of the output vectors.
         chip_size: side of the square aligned chip the encoder wants (pixels).
         chip_padding: padding of the chip around the landmark template (dlib's convention, 0.25).
-        description, licence: words for the About box.
+        description, licence: words for the About box (the encoder's card says the same).
     """
 
     name: str = ""
@@ -29,7 +27,3 @@ class Encoder(ABC):
     @abstractmethod
     def embed(self, chips: np.ndarray) -> np.ndarray:
         """Embed a batch of chips: uint8 array (N, chip_size, chip_size, 3) RGB -> float32 (N, dim)."""
-
-    def default_threshold(self, distance: str) -> tuple[float, bool]:
-        """The calibrated threshold for ``distance`` and whether it is provisional (not yet calibrated)."""
-        return default_threshold(self.name, distance)

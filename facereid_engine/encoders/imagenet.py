@@ -36,8 +36,9 @@ from torchvision.models.resnet import Bottleneck
 
 from ..device import best_device
 from ..errors import ModelFileError, ModelUnavailableError, UnknownNameError
-from . import IMAGENET_ENCODERS  # the registry names them; this module loads torchvision lazily for it
 from .base import Encoder
+from .calibration import calibrated_thresholds
+from .registry import EncoderCard, EncoderFamily, register_family
 
 CHIP_SIZE = 224
 RANDOM_SEED = 0
@@ -82,6 +83,9 @@ _SPECS: dict[str, _Spec] = {
     "vgg": _Spec("VGG-16", tvm.VGG16_Weights.IMAGENET1K_V1, lambda: tvm.vgg16(weights=None),
                  _all_but_last, 512 * 7 * 7, "features (512x7x7)"),
 }
+
+
+IMAGENET_ENCODERS = tuple(_SPECS)
 
 
 def _spec(name: str) -> _Spec:
@@ -264,9 +268,7 @@ class ImageNetEncoder(Encoder):
         self.model = _Features(body, spec.mean, spec.std).eval().to(device).to(memory_format=torch.channels_last)
         origin = (f"RANDOMLY INITIALISED weights (seed {RANDOM_SEED}), for tests only: the vectors mean nothing"
                   if random_weights else f"torchvision's ImageNet-1k weights ({weights_filename(name)})")
-        self.description = (f"{spec.architecture} trained on ImageNet (not on faces), the original study's "
-                            f"{name!r} encoder: 224x224 aligned chip -> {spec.cut}, flattened to {self.dim}-D; "
-                            f"{origin}.")
+        self.description = _description(name, origin)
         self.licence = LICENCE
 
     def embed(self, chips: np.ndarray) -> np.ndarray:
@@ -308,5 +310,40 @@ def load_imagenet_encoder(name: str, *, weights: str = "imagenet", weights_path:
     return ImageNetEncoder(name, _load_model(name, path), random_weights=False, weights_file=path, device=dev)
 
 
-__all__ = ["IMAGENET_ENCODERS", "ImageNetEncoder", "load_imagenet_encoder", "weights_filename", "weights_url",
+def _description(name: str, origin: str) -> str:
+    spec = _spec(name)
+    return (f"{spec.architecture} trained on ImageNet (not on faces), the original study's {name!r} encoder: "
+            f"224x224 aligned chip -> {spec.cut}, flattened to {spec.dim}-D; {origin}.")
+
+
+class ImageNetFamily(EncoderFamily):
+    """The original study's five ImageNet CNNs; their weights are torchvision's files, when present."""
+
+    name = "imagenet"
+
+    def names(self) -> list[str]:
+        return list(IMAGENET_ENCODERS)
+
+    def card(self, name: str) -> EncoderCard:
+        spec = _spec(name)
+        try:
+            found = _find_weights(name, None)
+        except ModelUnavailableError as exc:
+            found, missing = None, str(exc)
+        else:
+            missing = "" if found else _missing_message(name, "not found")
+        return EncoderCard(
+            name=name, family=self.name, dim=spec.dim, chip_size=CHIP_SIZE, chip_padding=0.25,
+            alignment="dlib's 5-point landmarks fitted to dlib's template, padding 0.25, at 224x224",
+            description=_description(name, f"torchvision's ImageNet-1k weights ({weights_filename(name)})"),
+            licence=LICENCE, source=f"{weights_url(name)} (torchvision)",
+            thresholds=calibrated_thresholds(name), unavailable=missing)
+
+    def load(self, name: str, device: torch.device) -> Encoder:
+        return load_imagenet_encoder(name, device=device)
+
+
+register_family(ImageNetFamily())
+
+__all__ = ["IMAGENET_ENCODERS", "ImageNetFamily", "ImageNetEncoder", "load_imagenet_encoder", "weights_filename", "weights_url",
            "hub_checkpoints_dir", "download_weights", "fold_batchnorm"]

@@ -109,7 +109,7 @@ class PairClassifier(nn.Module):
 
     def __init__(self, dim: int, hidden: int = 64, dropout: float = 0.1):
         super().__init__()
-        reduced = REDUCED_DIM if dim > MAX_DIRECT_DIM else dim
+        reduced = reduced_dim(dim)
         self.config = {"method": self.method, "dim": dim, "hidden": hidden, "dropout": dropout}
         self.reduce = Reducer(dim, reduced)
         self.rule = DistanceRule()
@@ -124,6 +124,11 @@ class PairClassifier(nn.Module):
         return self.rule(_pair_distance(za, zb)) + self.mlp(features).squeeze(-1)
 
 
+def reduced_dim(dim: int) -> int:
+    """Length of the reduced embeddings (a metric head's output) for base embeddings of length ``dim``."""
+    return REDUCED_DIM if dim > MAX_DIRECT_DIM else dim
+
+
 class MetricHead(nn.Module):
     """An embedding ``(I + D) x / scale``; ``forward`` is the pair logit used to train it."""
 
@@ -131,7 +136,7 @@ class MetricHead(nn.Module):
 
     def __init__(self, dim: int):
         super().__init__()
-        reduced = REDUCED_DIM if dim > MAX_DIRECT_DIM else dim
+        reduced = reduced_dim(dim)
         self.config = {"method": self.method, "dim": dim}
         self.out_dim = reduced
         self.reduce = Reducer(dim, reduced)

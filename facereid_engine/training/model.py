@@ -12,12 +12,21 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..distances import canonical_distance
 from ..encoders.base import Encoder
+from ..encoders.registry import get_encoder
 from .heads import MetricHead, pair_logits
 
 #: A pair classifier says "same person" when ``pair_distance = 1 - probability <= DECISION_THRESHOLD``.
 DECISION_THRESHOLD = 0.5
+
+
+def describe(info: dict) -> str:
+    """Words for a trained model, from its description file."""
+    what = {"metric": "metric head", "pair": "pair classifier",
+            "concat": "concatenation classifier (the study's baseline)"}.get(info["method"], info["method"])
+    data = info.get("data", {})
+    return (f"{what} trained on {info['base']} embeddings of {data.get('source', '?')} "
+            f"(validation accuracy {info.get('metrics', {}).get('val_accuracy', float('nan')):.4f})")
 
 
 class TrainedEncoder(Encoder):
@@ -35,11 +44,7 @@ class TrainedEncoder(Encoder):
         self.chip_size = int(chip.get("size", 150))
         self.chip_padding = float(chip.get("padding", 0.25))
         self.dim = head.out_dim if isinstance(head, MetricHead) else int(info["head"]["dim"])
-        data = info.get("data", {})
-        what = {"metric": "metric head", "pair": "pair classifier",
-                "concat": "concatenation classifier (the study's baseline)"}[self.method]
-        self.description = (f"{what} trained on {base} embeddings of {data.get('source', '?')} "
-                            f"(validation accuracy {info.get('metrics', {}).get('val_accuracy', float('nan')):.4f})")
+        self.description = describe(info)
         self.licence = f"trained by you; the base encoder {base!r} keeps its own licence"
         # the embedding cache keys: a pair model's embeddings are its base's; a metric head's are its own
         self.cache_key = base if self.is_pair_classifier else name
@@ -50,7 +55,6 @@ class TrainedEncoder(Encoder):
     def base(self) -> Encoder:
         """The frozen base encoder (loaded on first use, outside the registry's lock)."""
         if self._base is None:
-            from ..encoders import get_encoder
             self._base = get_encoder(self.base_name, device=self.device)
         return self._base
 
@@ -64,16 +68,6 @@ class TrainedEncoder(Encoder):
             return vectors
         with torch.inference_mode():
             return self.head.embed(torch.from_numpy(np.asarray(vectors, dtype=np.float32))).numpy()
-
-    def default_threshold(self, distance: str) -> tuple[float, bool]:
-        """A metric head's threshold calibrated on its validation split; a pair model's base thresholds."""
-        if self.is_pair_classifier:
-            return self.base.default_threshold(distance)
-        distance = canonical_distance(distance)
-        value = self.info.get("thresholds", {}).get(distance)
-        if value is None:
-            return self.base.default_threshold(distance)
-        return float(value), False
 
 
 class TrainedPairEncoder(TrainedEncoder):

@@ -17,6 +17,8 @@ from pathlib import Path
 import torch
 
 from ..encoders.base import Encoder
+from ..encoders.names import split_trained, trained_name
+from ..encoders.registry import forget_encoder, get_encoder
 from ..errors import FaceReIDError, ModelFileError, UnknownNameError
 from ..paths import models_dir
 from .heads import build_head
@@ -41,7 +43,7 @@ def check_name(name: str) -> str:
 
 
 def full_name(base: str, name: str) -> str:
-    return f"{base}+{check_name(name)}"
+    return trained_name(base, check_name(name))
 
 
 def _files(full: str) -> tuple[Path, Path]:
@@ -67,8 +69,6 @@ def save_trained(result: TrainResult, name: str, *, overwrite: bool = False) -> 
 
     Raises ModelExistsError when the name is taken (unless ``overwrite``).
     """
-    from ..encoders import forget_encoder, get_encoder
-
     full = full_name(result.base, name)
     weights_path, info_path = _files(full)
     if info_path.exists() and not overwrite:
@@ -96,8 +96,8 @@ def save_trained(result: TrainResult, name: str, *, overwrite: bool = False) -> 
 def list_trained() -> list[str]:
     """Names (``<base>+<name>``) of the complete trained models, sorted."""
     out = []
-    for info in sorted(models_dir().glob("*+*.json")):
-        if info.name.startswith("."):
+    for info in sorted(models_dir().glob("*.json")):
+        if info.name.startswith(".") or split_trained(info.stem) is None:
             continue
         if info.with_suffix(".pt").is_file():
             out.append(info.stem)
@@ -107,7 +107,7 @@ def list_trained() -> list[str]:
 def read_info(full: str) -> dict:
     """The JSON of a trained model. Raises UnknownNameError / ModelFileError."""
     weights_path, info_path = _files(full)
-    if "+" not in full or not info_path.is_file() or not weights_path.is_file():
+    if split_trained(full) is None or not info_path.is_file() or not weights_path.is_file():
         known = ", ".join(list_trained()) or "none yet"
         raise UnknownNameError(f"no trained model called {full!r} (trained models: {known})")
     try:
@@ -118,20 +118,6 @@ def read_info(full: str) -> dict:
     if missing or info.get("format") != FORMAT:
         raise ModelFileError(info_path, f"not a FaceReID model description (missing {missing or 'format 1'})")
     return info
-
-
-def trained_threshold(full: str, distance: str) -> tuple[float, bool]:
-    """(threshold, provisional) of a trained model without loading it: a metric head's thresholds were
-    calibrated on its validation split; a pair classifier's embeddings are its base's, so are its thresholds."""
-    from ..distances import canonical_distance
-    from ..thresholds import default_threshold
-
-    info = read_info(full)
-    distance = canonical_distance(distance)
-    value = info.get("thresholds", {}).get(distance)
-    if info["method"] != "metric" or value is None:
-        return default_threshold(info["base"], distance)
-    return float(value), False
 
 
 def load_trained_encoder(name: str, device: torch.device | str | None = None) -> TrainedEncoder:
@@ -156,8 +142,6 @@ def load_trained_encoder(name: str, device: torch.device | str | None = None) ->
 
 def delete_trained(name: str) -> None:
     """Remove a trained model (its description first, so it is never half-listed)."""
-    from ..encoders import forget_encoder
-
     weights_path, info_path = _files(name)
     read_info(name)
     info_path.unlink()

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..distances import DISTANCES, paired
+from ..encoders.names import is_trained
 from ..errors import FaceReIDError
 from ..evaluation.metrics import accuracy_at, best_threshold
 from ..progress import Progress, Work
@@ -278,7 +279,7 @@ def train(data: TrainingData | Split, base: str = "dlib", config: TrainConfig | 
     Raises (before any work): TrainingDataError for malformed or too-small data, TrainingConfigError.
     """
     config = (config or TrainConfig()).resolved()
-    if "+" in base:
+    if is_trained(base):
         raise TrainingConfigError(f"train on a built-in encoder, not on the trained model {base!r}")
     sp = data if isinstance(data, Split) else split_data(data, config.val_fraction, config.seed)
     if embeddings is None:

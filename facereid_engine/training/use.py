@@ -4,8 +4,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..distances import is_same_person
+from ..encoders.names import split_trained
 from ..errors import UnknownNameError
-from ..verify import ImageSource, VerificationResult, faces_in, get_pipeline, verification
+from ..pipeline import get_pipeline
+from ..verify import ImageSource, VerificationResult, faces_in, verification
 from .model import TrainedPairEncoder
 from .store import list_trained
 
@@ -27,12 +30,12 @@ def resolve_model_name(model_name: str) -> str:
     """``<base>+<name>``, or a bare ``<name>`` when exactly one trained model has it."""
     name = str(model_name).strip()
     models = list_trained()
-    if "+" in name:
+    if split_trained(name) is not None:
         if name not in models:
             raise UnknownNameError(f"no trained model called {name!r} "
                                    f"(trained models: {', '.join(models) or 'none yet'})")
         return name
-    matches = [m for m in models if m.split("+", 1)[1] == name]
+    matches = [m for m in models if split_trained(m)[1] == name]
     if len(matches) != 1:
         why = "several models are" if matches else "no model is"
         raise UnknownNameError(f"{why} called {name!r}: give '<base>+<name>' (trained models: "
@@ -60,6 +63,6 @@ def use(img1_path: ImageSource, img2_path: ImageSource, model_name: str, *,
     probability = float(encoder.pair_probability(faces1[0].embedding, faces2[0].embedding)[0])
     limit = encoder.decision_threshold if threshold is None else float(threshold)
     score = 1.0 - probability
-    return PairVerificationResult(verified=bool(score <= limit), distance=score, threshold=float(limit),
+    return PairVerificationResult(verified=is_same_person(score, limit), distance=score, threshold=float(limit),
                                   threshold_provisional=False, encoder_name=name, distance_name=PAIR_SCORE,
                                   faces1=faces1, faces2=faces2, probability=probability)

@@ -48,7 +48,7 @@ class Analysis:
 
 
 def _pipeline(encoder: str):
-    from facereid_engine.verify import get_pipeline
+    from facereid_engine.pipeline import get_pipeline
     return get_pipeline(encoder)
 
 

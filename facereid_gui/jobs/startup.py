@@ -16,34 +16,22 @@ class ModelInfo:
 @dataclass
 class EngineInfo:
     device: str
-    encoders: list[str]
+    encoders: list[str]  # every encoder name, in the registry's order
     models: list[ModelInfo] = field(default_factory=list)
+    cards: list = field(default_factory=list)  # every encoder's EncoderCard, usable or not
+
+    def unavailable(self) -> dict[str, str]:
+        """Encoders that cannot be used here, with the reason (from their cards)."""
+        return {c.name: c.unavailable for c in self.cards if c.unavailable}
 
 
-# The models used whatever the encoder (their licences are dlib's, see docs/dlib-models.md).
+# The models used whatever the encoder (their licences are dlib's).
 FIXED_MODELS = [
     ModelInfo("mmod_human_face_detector", "face detector",
               "dlib's CNN face detector (MMOD), ported to PyTorch", "Public domain (dlib-models)"),
     ModelInfo("shape_predictor_5_face_landmarks", "landmarks",
               "dlib's 5-point face landmark predictor", "Public domain (dlib-models)"),
 ]
-IMAGENET_LICENCE = "torchvision code: BSD-3-Clause; ImageNet weights: their publishers' terms"
-
-
-def _encoder_words(name: str) -> tuple[str, str]:
-    """(description, licence) of a built-in encoder, read from its class without loading weights."""
-    try:
-        if name == "dlib":
-            from facereid_engine.encoders.dlib_resnet import DlibEncoder
-
-            return DlibEncoder.description, DlibEncoder.licence
-        from facereid_engine.encoders import imagenet
-
-        spec = imagenet._SPECS[name]
-        return (f"{spec.architecture} trained on ImageNet (not on faces), the original study's encoder: "
-                f"{spec.cut}", imagenet.LICENCE)
-    except (ImportError, AttributeError, KeyError):
-        return "", IMAGENET_LICENCE
 
 
 def leave_a_core_for_the_window() -> None:
@@ -56,28 +44,23 @@ def leave_a_core_for_the_window() -> None:
 
 
 def engine_info() -> EngineInfo:
-    """The device's name, the encoders on offer and the models with their licences."""
+    """The device's name, the encoders on offer (from their cards: no weights are loaded) and the
+    models with their licences."""
     leave_a_core_for_the_window()
     from facereid_engine.device import device_name
-    from facereid_engine.encoders import BUILTIN_ENCODERS, available_encoders
+    from facereid_engine.encoders import cards
 
-    names = available_encoders()
+    every = cards()
     models = list(FIXED_MODELS)
-    for name in BUILTIN_ENCODERS:
-        description, licence = _encoder_words(name)
-        models.append(ModelInfo(name, f"encoder '{name}'", description, licence))
-    for name in names:
-        if name not in BUILTIN_ENCODERS:
-            models.append(ModelInfo(name, f"encoder '{name}'", "trained by you in FaceReID on top of "
-                                    f"'{name.split('+')[0]}'", "yours; the base model's licence applies"))
-    return EngineInfo(device_name(), names, models)
+    models += [ModelInfo(c.name, f"encoder '{c.name}'", c.description, c.licence) for c in every]
+    return EngineInfo(device_name(), [c.name for c in every], models, every)
 
 
 def load_default_models() -> None:
     """Load the detector, the landmark predictor and the default encoder (so the first photo is
     quick), and import the engine modules the pages need."""
     from facereid_engine.encoders import DEFAULT_ENCODER
-    from facereid_engine.verify import get_pipeline
+    from facereid_engine.pipeline import get_pipeline
 
     pipeline = get_pipeline(DEFAULT_ENCODER)
     _ = pipeline.detector, pipeline.shape_predictor, pipeline.encoder

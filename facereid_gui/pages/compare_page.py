@@ -266,7 +266,7 @@ class ComparePage(Page):
         self._debounce.stop()
         if not self.ready:
             return
-        from facereid_engine.distances import distance as distance_between
+        from facereid_engine.distances import distance as distance_between, is_same_person
         from facereid_engine.evaluation.reference_distances import reference_histogram
 
         encoder, name = self.encoder, self.distance_name
@@ -286,7 +286,7 @@ class ComparePage(Page):
         b = self.photos[1].embeddings[encoder][self.chosen[1]]
         value = distance_between(a, b, name)
         threshold = self.threshold.value()
-        self.result.show_verdict(value <= threshold, value, threshold, DISTANCE_WORDS[name], encoder,
+        self.result.show_verdict(is_same_person(value, threshold), value, threshold, DISTANCE_WORDS[name], encoder,
                                  reference_histogram(encoder, name))
 
     def shutdown(self) -> None:

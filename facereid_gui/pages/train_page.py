@@ -199,7 +199,7 @@ class TrainPage(Page):
     def engine_ready(self, info) -> None:
         current = self.base_box.currentText()
         self.base_box.clear()
-        self.base_box.addItems([name for name in info.encoders if "+" not in name])
+        self.base_box.addItems([c.name for c in info.cards if c.family != "trained"])
         self.base_box.setCurrentIndex(max(0, self.base_box.findText(current)))
 
     # -- choosing data ------------------------------------------------------------------------
