@@ -105,7 +105,7 @@ def bench_pipelining(tmp: Path, n: int) -> None:
     from facereid_engine.library import Library
     from facereid_engine.pipeline import FacePipeline
     from facereid_engine.progress import run
-    from facereid_engine.library.scanning import ScanSettings, scan_folder
+    from facereid_engine.library.scanning import ScanSettings
     folder = tmp / "big"
     folder.mkdir()
     for i in range(n):
@@ -115,7 +115,7 @@ def bench_pipelining(tmp: Path, n: int) -> None:
     for run_no, ahead in enumerate((2, 0, 2, 0)):
         with Library(tmp / f"ahead{ahead}-{run_no}.sqlite") as lib:
             t = time.perf_counter()
-            run(scan_folder(lib, folder, settings=ScanSettings(decode_ahead=ahead, group=False), pipeline=pipe))
+            run(lib.scan_work(folder, settings=ScanSettings(decode_ahead=ahead, group=False), pipeline=pipe))
             print(f"{n} photos of 12 MP, decode ahead {ahead}: {(time.perf_counter() - t) / n:.2f} s per photo")
 
 
@@ -123,7 +123,6 @@ def bench_incremental(tmp: Path, n: int) -> None:
     from facereid_engine.library import Library
     from facereid_engine.pipeline import FacePipeline
     from facereid_engine.progress import run
-    from facereid_engine.library.scanning import scan_folder
     folder = tmp / "lfw"
     images = sorted((DATA / "lfw" / "images").glob("*/*.jpg"))
     pick = images[:: max(1, len(images) // (n + 1))][: n + 1]
@@ -133,16 +132,16 @@ def bench_incremental(tmp: Path, n: int) -> None:
     pipe = FacePipeline("dlib")
     with Library(tmp / "incremental.sqlite") as lib:
         t = time.perf_counter()
-        first = run(scan_folder(lib, folder, pipeline=pipe))
+        first = run(lib.scan_work(folder, pipeline=pipe))
         t1 = time.perf_counter() - t
         before = lib.faces()
         t = time.perf_counter()
-        second = run(scan_folder(lib, folder, pipeline=pipe))
+        second = run(lib.scan_work(folder, pipeline=pipe))
         t2 = time.perf_counter() - t
         same = lib.faces() == before
         shutil.copy2(pick[n], folder / pick[n].name)
         t = time.perf_counter()
-        third = run(scan_folder(lib, folder, pipeline=pipe))
+        third = run(lib.scan_work(folder, pipeline=pipe))
         t3 = time.perf_counter() - t
     print(f"{n} photos: first scan {t1:.1f} s ({first.faces} faces, {first.grouped.people} people); "
           f"unchanged rescan {t2:.2f} s = {100 * t2 / t1:.2f}% of the first, {second.decoded} decoded, "

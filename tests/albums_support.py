@@ -27,10 +27,9 @@ def group_library_file() -> Path:
     """A library file holding a scan of the read-only shared group_photos folder, made once."""
     from facereid_engine.library import Library
     from facereid_engine.progress import run
-    from facereid_engine.library.scanning import scan_folder
     path = Path(tempfile.mkdtemp(prefix="facereid-albums-")) / "group.sqlite"
     with Library(path) as lib:
-        result = run(scan_folder(lib, GROUP, pipeline=pipeline()))
+        result = run(lib.scan_work(GROUP, pipeline=pipeline()))
         assert result.errors == [] and result.new == 24, result.summary()
     return path
 

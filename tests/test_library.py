@@ -60,7 +60,7 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path):
             lib.record_photo("/photos/a.jpg", 10, 20, 100, 100, [face, bad], "dlib", "mmod")
         assert lib.counts()["photos"] == 0 and lib.counts()["faces"] == 0
         pid = lib.record_photo("/photos/a.jpg", 10, 20, 100, 100, [face], "dlib", "mmod")
-        assert lib.photo_index("/photos") == {"/photos/a.jpg": (pid, 10, 20, "done", False)}
+        assert {k: v[:5] for k, v in lib.photo_index("/photos").items()} == {"/photos/a.jpg": (pid, 10, 20, "done", False)}
         assert lib.photo_index("/photo") == {}          # a prefix of a folder name is not the folder
         moved = FaceRecord(box=(3, 4, 52, 62), score=0.9, landmarks=np.zeros((5, 2)), sharpness=40.0,
                            embedding=np.zeros(128, np.float32))

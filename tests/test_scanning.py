@@ -15,7 +15,7 @@ from albums_support import (ENROLLMENT, GROUP, PHOTOS, albums, copy_photos, grou
 
 from facereid_engine.library import Library
 from facereid_engine.progress import Progress, run
-from facereid_engine.library.scanning import ScanError, ScanSettings, scan_folder, sharpness, walk_photos
+from facereid_engine.library.scanning import ScanError, ScanSettings, sharpness, walk_photos
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,7 +66,7 @@ def test_progress_reports_files_and_faces(tmp_path):
     folder = copy_photos(tmp_path / "p", ["enrollment/biden/biden.jpg", "enrollment/obama/obama.jpg"])
     events: list[Progress] = []
     with Library(tmp_path / "lib.sqlite") as lib:
-        result = run(scan_folder(lib, folder, pipeline=pipeline()), events.append)
+        result = run(lib.scan_work(folder, pipeline=pipeline()), events.append)
     per_photo = [e for e in events if e.message.endswith(".jpg")]
     assert [(e.done, e.total) for e in per_photo] == [(1, 2), (2, 2)]
     assert per_photo[0].message == str(folder / "enrollment/biden/biden.jpg")
@@ -82,30 +82,30 @@ def test_incremental_rescans_decode_only_what_changed(tmp_path):
     (folder / ".hidden").mkdir()
     copy_photos(folder / ".hidden", ["enrollment/biden/biden.jpg"])
     with Library(tmp_path / "lib.sqlite") as lib:
-        first = run(scan_folder(lib, folder, pipeline=pipeline()))
+        first = run(lib.scan_work(folder, pipeline=pipeline()))
         assert (first.new, first.decoded, len(first.errors)) == (5, 6, 1)
         assert first.errors[0].path == str(folder / "broken.jpg") and lib.errors()[0].error
         snapshot = albums(lib, folder)
         assert len(snapshot) == 2 and first.grouped is not None
 
-        again = run(scan_folder(lib, folder, pipeline=pipeline()))      # unchanged: nothing decoded
+        again = run(lib.scan_work(folder, pipeline=pipeline()))      # unchanged: nothing decoded
         assert (again.decoded, again.unchanged, again.grouped) == (0, 6, None)
         assert albums(lib, folder) == snapshot
 
         copy_photos(folder, ["photos/face_recognition_obama1.jpg"])     # one new photo: only it
-        added = run(scan_folder(lib, folder, pipeline=pipeline()))
+        added = run(lib.scan_work(folder, pipeline=pipeline()))
         assert (added.decoded, added.new) == (1, 1)
         assert any(str(folder / "photos/face_recognition_obama1.jpg") in {f.path for f in lib.faces(p.id)}
                    for p in lib.people())
 
         face_ids = {f.id for f in lib.faces(root=folder / "enrollment/biden/biden.jpg")}
         os.utime(folder / "enrollment/biden/biden.jpg", ns=(1, 1))     # changed: redone, same face id
-        changed = run(scan_folder(lib, folder, pipeline=pipeline()))
+        changed = run(lib.scan_work(folder, pipeline=pipeline()))
         assert (changed.decoded, changed.changed) == (1, 1)
         assert {f.id for f in lib.faces(root=folder / "enrollment/biden/biden.jpg")} == face_ids
 
         (folder / "enrollment/obama/obama2.jpg").unlink()               # removed: leaves the albums
-        gone = run(scan_folder(lib, folder, pipeline=pipeline()))
+        gone = run(lib.scan_work(folder, pipeline=pipeline()))
         assert (gone.decoded, gone.missing) == (0, 1)
         assert not lib.faces(root=folder / "enrollment/obama/obama2.jpg")
         assert lib.counts()["missing"] == 1 and lib.prune_missing() == 1
@@ -116,8 +116,8 @@ def test_a_killed_scan_resumes_to_the_same_albums(tmp_path, group_lib):
     folder = copy_photos(tmp_path / "photos")
     before = tree_digest(folder)
     library = tmp_path / "lib.sqlite"
-    code = ("import sys; from facereid_engine.library import Library; from facereid_engine.library.scanning import "
-            "scan_folder\nlib = Library(sys.argv[1])\nfor event in scan_folder(lib, sys.argv[2]):\n"
+    code = ("import sys; from facereid_engine.library import Library\n"
+            "lib = Library(sys.argv[1])\nfor event in lib.scan_work(sys.argv[2]):\n"
             "    print(event.done, flush=True)\n")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-c", code, str(library), str(folder)], stdout=subprocess.PIPE,
@@ -136,7 +136,7 @@ def test_a_killed_scan_resumes_to_the_same_albums(tmp_path, group_lib):
     with Library(library) as lib:             # the library opens and keeps what was committed
         kept = lib.counts()["photos"]
         assert 6 <= kept < 24
-        result = run(scan_folder(lib, folder, pipeline=pipeline()))
+        result = run(lib.scan_work(folder, pipeline=pipeline()))
         assert result.unchanged == kept and result.new == 24 - kept
         assert albums(lib, folder) == albums(group_lib, GROUP)
     assert tree_digest(folder) == before      # the photos were only read
@@ -157,7 +157,7 @@ def test_walk_skips_hidden_and_survives_link_loops(tmp_path):
 def test_scan_of_a_missing_folder_is_a_typed_error(tmp_path):
     with Library(tmp_path / "lib.sqlite") as lib:
         with pytest.raises(ScanError, match="folder not found"):
-            run(scan_folder(lib, tmp_path / "nope"))
+            run(lib.scan_work(tmp_path / "nope"))
 
 
 def test_sharpness_tells_blur():

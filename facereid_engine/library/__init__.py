@@ -4,11 +4,14 @@ API for the GUI (Qt-free; long work is a generator of :class:`~..progress.Progre
 result, to drive in the worker thread; every other call is quick, persists at once, and may be made
 from any thread — the library serialises them)::
 
-    lib = Library(path=None)          # one SQLite file; default paths.default_library_path()
+    lib = Library(path=None, readonly=False)   # one SQLite file; default paths.default_library_path()
+        # only FaceReID's own files open (PRAGMA application_id = schema.APPLICATION_ID, "FRID");
+        # readonly=True never writes to the file
     # long work (generators)
-    lib.scan_work(folder, settings=ScanSettings(), pipeline=None) -> ScanResult   # or scanning.scan_folder
+    lib.scan_work(folder, settings=ScanSettings(), pipeline=None) -> ScanResult   # the one way to scan
         # incremental and resumable; groups at the end; Progress(done, total, message=photo path,
         # info={"faces": found so far, "errors": n, "photo_faces": n}); ScanResult.summary()
+    lib.retry_failed_work(settings=None) -> [ScanResult]   # read again every photo that failed
     lib.group_work(full=None) -> GroupStats       # regroup all faces (None: full up to 50,000 faces)
     export.export_work(lib, dest, mode="link"|"copy", root=None, people=None, xmp=False) -> ExportResult
         # (export.export_albums: the same, run to its end); ExportResult.summary()
@@ -34,9 +37,9 @@ Errors are :class:`LibraryError` (a FaceReIDError) naming what is wrong. Correct
 albums at once; ``group_work()`` afterwards lets the other faces follow (e.g. unsorted faces may
 join a merged person).
 """
-from .schema import SCHEMA_VERSION, LibraryError
+from .schema import APPLICATION_ID, SCHEMA_VERSION, LibraryError
 from .store import Library
 from .types import FaceInfo, GroupStats, Person, PhotoError, Suggestion, unnamed_label
 
-__all__ = ["Library", "LibraryError", "SCHEMA_VERSION", "FaceInfo", "GroupStats", "Person", "PhotoError",
+__all__ = ["Library", "LibraryError", "APPLICATION_ID", "SCHEMA_VERSION", "FaceInfo", "GroupStats", "Person", "PhotoError",
            "Suggestion", "unnamed_label"]

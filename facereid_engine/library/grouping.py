@@ -13,11 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..clustering import GroupSettings, group_faces, suggest_merges
-from ..clustering.knn import knn_query
-from ..clustering.linkage import Clusters
+from ..clustering import GroupSettings, attach, group_faces, suggest_merges
 from ..progress import Progress, Work
-from .store import VISIBLE
 from .types import GroupStats, Suggestion
 
 FULL_REGROUP_LIMIT = 50_000   # above this many faces a scan only places the new faces
@@ -38,14 +35,9 @@ class _Faces:
 
 
 def _load(library, settings: GroupSettings) -> _Faces:
-    with library._read() as db:
-        rows = db.execute(
-            f"SELECT f.id, f.photo_id, ph.path, f.left, f.top, f.right, f.bottom, f.score, f.sharpness, "
-            f"COALESCE(a.person_id, -1), COALESCE(a.confirmed, 0), e.vector FROM faces f "
-            f"JOIN photos ph ON ph.id = f.photo_id JOIN embeddings e ON e.face_id = f.id AND e.encoder = ? "
-            f"LEFT JOIN assignments a ON a.face_id = f.id WHERE {VISIBLE}", (library.encoder,)).fetchall()
-        named = {r[0] for r in db.execute("SELECT id FROM people WHERE name IS NOT NULL")}
-        negatives = db.execute("SELECT face_id, person_id FROM not_person").fetchall()
+    """The library's faces (through its public :meth:`~.store.Library.faces_to_group`), as arrays."""
+    found = library.faces_to_group()
+    rows, named, negatives = list(found.rows), found.named, found.negatives
     rows.sort(key=lambda r: (r[2], r[3], r[4], r[5], r[6], r[0]))
     col = lambda i, t: np.array([r[i] for r in rows], dtype=t)  # noqa: E731
     size = np.minimum(col(5, np.int64) - col(3, np.int64), col(6, np.int64) - col(4, np.int64)) + 1
@@ -119,26 +111,13 @@ def _name_clusters(labels: np.ndarray, anchored: list[int], faces: _Faces) -> np
 
 def _write(library, faces: _Faces, person: np.ndarray, start: float, only: np.ndarray | None = None) -> GroupStats:
     """Replace the automatic assignments (or add those of rows ``only``, leaving the others)."""
-    created: dict[int, int] = {}
-    with library._write() as db:
-        if only is None:
-            db.execute("DELETE FROM assignments WHERE confirmed = 0")
-        rows = []
-        write = np.ones(len(person), bool) if only is None else np.isin(np.arange(len(person)), only)
-        for f, p, c, w in zip(faces.ids.tolist(), person.tolist(), faces.confirmed.tolist(), write.tolist()):
-            if c or p == -1 or not w:
-                continue
-            if p <= -2:
-                if p not in created:
-                    created[p] = db.execute("INSERT INTO people(name, created) VALUES (NULL, ?)",
-                                            (time.time(),)).lastrowid
-                p = created[p]
-            rows.append((f, p))
-        db.executemany("INSERT INTO assignments(face_id, person_id, confirmed) VALUES (?, ?, 0)", rows)
-        library._drop_empty_people(db)
+    write = np.ones(len(person), bool) if only is None else np.isin(np.arange(len(person)), only)
+    guesses = [(f, p) for f, p, c, w in zip(faces.ids.tolist(), person.tolist(), faces.confirmed.tolist(),
+                                           write.tolist()) if w and not c and p != -1]
+    created = library.save_guesses(guesses, replace=only is None)
     filed = person != -1
     return GroupStats(faces=len(faces.ids), people=len(set(person[filed].tolist())),
-                      unsorted=int((~filed).sum()), new_people=len(created), seconds=time.perf_counter() - start)
+                      unsorted=int((~filed).sum()), new_people=created, seconds=time.perf_counter() - start)
 
 
 def assign_work(library, settings: GroupSettings | None = None) -> Work[GroupStats]:
@@ -152,28 +131,7 @@ def assign_work(library, settings: GroupSettings | None = None) -> Work[GroupSta
     pool = np.flatnonzero(faces.person < 0)
     person = faces.person.copy()
     if len(pool) and len(filed):
-        ids, dense = np.unique(faces.person[filed], return_inverse=True)
-        stats = Clusters.of(faces.vectors[filed], dense, len(ids), np.full(len(ids), -1))
-        means = (stats.s / stats.n[:, None]).astype(np.float32)
-        near, _ = knn_query(faces.vectors[pool], means, min(8, len(ids)))
-        item = np.repeat(np.arange(len(pool)), near.shape[1])
-        cand = near.ravel()
-        link = stats.linkage_to(faces.vectors[pool[item]], cand)
-        # The rules of the full grouping: a big person within its spread ratio, a small one within
-        # the tightest pair cut (the library's size is not re-measured here).
-        limit = np.where(faces.can_seed[pool[item]], settings.threshold, settings.join_threshold) ** 2
-        big = stats.n[cand] >= settings.spread_min
-        limit = np.where(big, np.minimum(limit, settings.spread_ratio * np.nan_to_num(stats.spreads()[cand])),
-                         np.minimum(limit, settings.tight_threshold ** 2)) if settings.spread_ratio else limit
-        taken = {(int(p), int(ph)) for p, ph in zip(faces.person[filed], faces.photos[filed])}
-        banned = set(faces.negatives)
-        for k in np.lexsort((cand, item, link)):
-            i, p = pool[item[k]], int(ids[cand[k]])
-            if link[k] > limit[k] or person[i] >= 0 or (p, int(faces.photos[i])) in taken \
-                    or (int(faces.ids[i]), p) in banned:
-                continue
-            person[i] = p
-            taken.add((p, int(faces.photos[i])))
+        person = _attach_to_people(faces, settings)
     yield Progress(1, 2, "grouping the rest")
     rest = np.flatnonzero(person < 0)
     if len(rest):
@@ -186,12 +144,51 @@ def assign_work(library, settings: GroupSettings | None = None) -> Work[GroupSta
     return stats
 
 
+def _attach_to_people(faces: _Faces, settings: GroupSettings) -> np.ndarray:
+    """Unsorted faces join the closest person by the rules of the full grouping's last step
+    (:func:`~facereid_engine.clustering.attach`): faces good enough to seed within ``threshold``, the
+    others within ``join_threshold``; small people within the tightest pair cut (the library's size
+    is not measured again here)."""
+    ids, dense = np.unique(faces.person[faces.person >= 0], return_inverse=True)
+    labels = np.full(len(faces.ids), -1, np.int64)
+    labels[faces.person >= 0] = dense
+    small = settings.tight_threshold if settings.spread_ratio else None
+    cannot = _cannot(faces)
+    rules = dict(k=settings.neighbours, spread_ratio=settings.spread_ratio, spread_min=settings.spread_min,
+                 small_threshold=small)
+    if settings.threshold == settings.join_threshold:
+        out = attach(faces.vectors, labels, faces.photos, settings.threshold, cannot, **rules)
+    else:
+        # Each kind of face against the people as they are (joining faces never pull them), seeds first.
+        seeds = (labels >= 0) | faces.can_seed
+        rows = np.flatnonzero(seeds)
+        out = labels.copy()
+        out[rows] = attach(faces.vectors[rows], labels[rows], faces.photos[rows], settings.threshold,
+                           _subset(cannot, rows), **rules)
+        rows = np.flatnonzero(~seeds | (labels >= 0))
+        late = attach(faces.vectors[rows], labels[rows], faces.photos[rows], settings.join_threshold,
+                      _subset(cannot, rows), **rules)
+        taken = {(int(c), int(p)) for c, p in zip(out, faces.photos) if c >= 0}
+        for i, c in zip(rows.tolist(), late.tolist()):
+            if out[i] < 0 <= c and (c, int(faces.photos[i])) not in taken:
+                out[i] = c
+                taken.add((c, int(faces.photos[i])))
+    return np.where(out >= 0, ids[np.maximum(out, 0)], faces.person)
+
+
+def _subset(pairs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The pairs (of row numbers) among ``rows``, renumbered to positions in ``rows``."""
+    where = np.full(int(max(rows.max(initial=-1), pairs.max(initial=-1))) + 1, -1, np.int64)
+    where[rows] = np.arange(len(rows))
+    out = where[pairs] if len(pairs) else pairs.reshape(-1, 2)
+    return out[(out >= 0).all(1)] if len(out) else out
+
+
 def suggestions(library, limit: int | None = 50) -> list[Suggestion]:
     """People who may be one person (closest first), without the pairs the user dismissed."""
     settings = library.group_settings()
     faces = _load(library, settings)
     pairs = suggest_merges(faces.vectors, faces.person, faces.photos, settings.suggest_threshold)
-    with library._read() as db:
-        dismissed = set(db.execute("SELECT person_a, person_b FROM dismissed").fetchall())
+    dismissed = library.dismissed_pairs()
     out = [Suggestion(a, b, d) for a, b, d in pairs if (min(a, b), max(a, b)) not in dismissed]
     return out if limit is None else out[:limit]

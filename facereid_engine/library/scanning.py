@@ -6,11 +6,19 @@
 * Resumable: every photo is committed on its own, so a killed scan loses at most the photo in
   progress and the next scan continues from there.
 * Pipelined: a thread decodes the next photos while the current one is detected and embedded.
-* A photo that cannot be read is recorded with its error; the scan goes on.
+* A photo that cannot be read is recorded with its error; the scan goes on. It is read again when
+  the file changes (size, modification time, or a status change after the failure, such as a
+  permission fixed), or on request (``ScanSettings.retry_errors``, :meth:`Library.retry_failed_work`).
+* One photo, one path: a folder is stored by its real path (a link to it finds the same photos), and
+  a file reached by several paths (links, hard links) is one photo under a path that does not depend
+  on the walk order (a path without links first, then the smallest).
 * The photo folder is only read, never written.
+
+:func:`scan_work` (or :meth:`Library.scan_work`) is the one way in.
 """
 from __future__ import annotations
 
+import heapq
 import io
 import os
 import time
@@ -54,7 +62,12 @@ class ScanSettings:
 
     @property
     def detector(self) -> str:
-        return f"mmod max_side={self.max_side} upsample={self.upsample}"
+        """The label stored with each photo: how its faces were detected."""
+        return detector_label(self.max_side, self.upsample)
+
+
+def detector_label(max_side: int | None, upsample: int) -> str:
+    return f"mmod max_side={max_side} upsample={upsample}"
 
 
 #: Detection presets, name -> (max_side, upsample), measured on a 12 MP photo (4032 x 3024) on 2 CPU
@@ -75,6 +88,7 @@ class ScanResult:
     unchanged: int = 0       # skipped: known and unchanged
     embedded: int = 0        # known photos embedded with another encoder
     missing: int = 0         # known photos no longer found
+    retried: int = 0         # photos that had failed, read again (also counted as changed)
     decoded: int = 0         # photos decoded by this scan
     faces: int = 0           # faces found in the photos processed
     errors: list[PhotoError] = field(default_factory=list)   # photos that failed in this scan
@@ -86,6 +100,8 @@ class ScanResult:
                  f"{self.unchanged} unchanged"]
         if self.missing:
             parts.append(f"{self.missing} gone")
+        if self.retried:
+            parts.append(f"{self.retried} read again after an error")
         parts.append(f"{self.faces} faces found")
         if self.errors:
             parts.append(f"{len(self.errors)} could not be read")
@@ -96,38 +112,64 @@ class ScanResult:
 
 
 def walk_photos(folder: str | os.PathLike) -> list[str]:
-    """Absolute paths of the photos under ``folder`` (sorted), skipping hidden files and folders and
-    never entering a folder twice (symbolic-link loops)."""
+    """Absolute paths of the photos under ``folder`` (resolved; sorted), each file once (see
+    :func:`find_photos`)."""
+    return find_photos(folder)[0]
+
+
+def find_photos(folder: str | os.PathLike) -> tuple[list[str], dict[str, str]]:
+    """(photos, aliases) under ``folder``: each photo file once, under its canonical path, sorted;
+    ``aliases`` maps every other path of a found file to its canonical one.
+
+    Hidden files and folders are skipped. Links to folders outside ``folder`` are followed (after
+    the real tree, smallest path first), never a folder twice (symbolic-link loops); links to
+    folders inside it are not (the folder is found under its own path). A file reached by several
+    paths keeps the one reached without a link, else the smallest, whatever the walk order.
+    """
     from ..images import SUPPORTED_EXTENSIONS
-    root = os.path.abspath(folder)
-    found: list[str] = []
-    seen_dirs: set[tuple[int, int]] = set()
-    seen_files: set[tuple[int, int]] = set()
-    stack = [root]
-    while stack:
-        current = stack.pop()
-        try:
-            st = os.stat(current)
-            if (st.st_dev, st.st_ino) in seen_dirs:
-                continue
-            seen_dirs.add((st.st_dev, st.st_ino))
-            entries = sorted(os.scandir(current), key=lambda e: e.name)
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
+    root = os.path.realpath(folder)
+    inside = root.rstrip(os.sep) + os.sep
+    paths: dict[tuple[int, int], list[tuple[bool, str]]] = {}
+    walked: set[tuple[int, int]] = set()
+    links: list[str] = []
+
+    def walk(top: str, via_link: bool) -> None:
+        stack = [top]
+        while stack:
+            current = stack.pop()
             try:
-                if entry.is_dir():        # follows links; the (dev, inode) check above stops loops
-                    stack.append(entry.path)
-                elif entry.is_file() and os.path.splitext(entry.name)[1].lower() in SUPPORTED_EXTENSIONS:
-                    st = entry.stat()
-                    if (st.st_dev, st.st_ino) not in seen_files:   # one file linked twice counts once
-                        seen_files.add((st.st_dev, st.st_ino))
-                        found.append(entry.path)
+                st = os.stat(current)
+                if (st.st_dev, st.st_ino) in walked:
+                    continue
+                walked.add((st.st_dev, st.st_ino))
+                entries = sorted(os.scandir(current), key=lambda e: e.name)
             except OSError:
                 continue
-    return sorted(found)
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                try:
+                    link = entry.is_symlink()
+                    if entry.is_dir():
+                        (heapq.heappush(links, entry.path) if link else stack.append(entry.path))
+                    elif entry.is_file() and os.path.splitext(entry.name)[1].lower() in SUPPORTED_EXTENSIONS:
+                        st = entry.stat()
+                        paths.setdefault((st.st_dev, st.st_ino), []).append((via_link or link, entry.path))
+                except OSError:
+                    continue
+
+    walk(root, False)
+    while links:
+        link = heapq.heappop(links)
+        real = os.path.realpath(link)
+        if real != root and not real.startswith(inside):
+            walk(link, True)
+    photos, aliases = [], {}
+    for found in paths.values():
+        found.sort()
+        photos.append(found[0][1])
+        aliases.update({path: found[0][1] for _, path in found[1:]})
+    return sorted(photos), aliases
 
 
 def sharpness(chip: np.ndarray) -> float:
@@ -165,52 +207,40 @@ def _error_text(exc: Exception) -> str:
     return getattr(exc, "cause", None) or f"{type(exc).__name__}: {exc}"
 
 
-def scan_folder(library, folder: str | os.PathLike, *, encoder: str | None = None,
-                settings: ScanSettings | None = None, pipeline=None) -> Work[ScanResult]:
-    """Generator: scan ``folder`` into ``library``; yields :class:`Progress` per photo (message: the
-    photo; info: ``faces`` found so far, ``errors``, ``photo_faces``), returns :class:`ScanResult`."""
+def scan_work(library, folder: str | os.PathLike, settings: ScanSettings | None = None,
+              pipeline=None) -> Work[ScanResult]:
+    """Generator: scan ``folder`` into ``library``, then group; yields :class:`Progress` per photo
+    (message: the photo; info: ``faces`` found so far, ``errors``, ``photo_faces``), returns
+    :class:`ScanResult`. ``pipeline``: a ``FacePipeline`` embedding with ``settings.encoder``
+    (default: one made for ``settings``)."""
     settings = settings or ScanSettings()
-    if encoder is not None and encoder != settings.encoder:
-        from dataclasses import replace
-        settings = replace(settings, encoder=encoder)
     if pipeline is not None and getattr(pipeline, "encoder_name", settings.encoder) != settings.encoder:
         raise ScanError(folder, f"the pipeline embeds with {pipeline.encoder_name!r}, not {settings.encoder!r}")
     start = time.perf_counter()
-    root = os.path.abspath(folder)
+    root = os.path.realpath(folder)
     if not os.path.isdir(root):
         raise ScanError(root, "not a folder" if os.path.exists(root) else "folder not found")
     result = ScanResult(folder=root)
     yield Progress(0, 0, f"looking for photos in {root}")
-    files = walk_photos(root)
+    files, aliases = find_photos(root)
     result.photos = len(files)
+    library.add_root(root)
     known = library.photo_index(root)
-    unembedded = library.photos_missing_embeddings(settings.encoder)
-    todo: list[tuple[str, int, int, str, int | None]] = []   # path, size, mtime, kind, photo id
-    for path in files:
-        try:
-            st = os.stat(path)
-        except OSError:
-            continue
-        size, mtime = st.st_size, st.st_mtime_ns
-        entry = known.get(path)
-        same = entry is not None and entry[1] == size and entry[2] == mtime
-        if same and entry[3] == "done" and entry[0] not in unembedded:
-            result.unchanged += 1
-        elif same and entry[3] == "done":
-            todo.append((path, size, mtime, "embed", entry[0]))
-        elif same and entry[3] == "error" and not settings.retry_errors:
-            result.unchanged += 1
-        else:
-            todo.append((path, size, mtime, "changed" if entry is not None else "new", None))
+    moved = {old: new for old, new in aliases.items() if old in known}
+    if moved:                     # known under another path of the same file: keep it, under the stable one
+        library.move_photos(moved)
+        known = library.photo_index(root)
+    todo = _todo(files, known, library.photos_missing_embeddings(settings.encoder), settings, result)
     result.missing = library.set_missing(root, set(files))
     if library.get_meta("encoder") != settings.encoder:
         # The albums are grouped by the encoder of the latest scan; known faces get its embeddings
         # when their folder is scanned (no detection again).
         library.set_meta("encoder", settings.encoder)
-    library.add_root(root)
     if pipeline is None and todo:
         from ..pipeline import FacePipeline
         pipeline = FacePipeline(settings.encoder, upsample=settings.upsample, max_side=settings.max_side)
+    detector = detector_label(getattr(pipeline, "max_side", settings.max_side),
+                              getattr(pipeline, "upsample", settings.upsample))
     total = len(todo)
     yield Progress(0, total, f"{total} photos to scan, {result.unchanged} unchanged", {"faces": 0, "errors": 0})
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facereid-decode")
@@ -223,23 +253,23 @@ def scan_folder(library, folder: str | os.PathLike, *, encoder: str | None = Non
             image = ahead.pop(i).result()
             result.decoded += 1
             found = 0
-            if isinstance(image, Exception):
-                library.record_error(path, size, mtime, _error_text(image))
-                result.errors.append(PhotoError(path, _error_text(image)))
+            try:
+                if isinstance(image, Exception):
+                    raise image
+                found = _process(library, pipeline, settings.encoder, detector, image, path, size, mtime,
+                                 kind, photo_id)
+            except Exception as exc:  # one bad photo never stops the scan
+                library.record_error(path, size, mtime, _error_text(exc))
+                result.errors.append(PhotoError(path, _error_text(exc)))
             else:
-                try:
-                    found = _process(library, pipeline, settings, image, path, size, mtime, kind, photo_id)
-                except Exception as exc:  # one bad photo never stops the scan
-                    library.record_error(path, size, mtime, _error_text(exc))
-                    result.errors.append(PhotoError(path, _error_text(exc)))
+                if kind == "embed":
+                    result.embedded += 1
+                elif kind == "new":
+                    result.new += 1
                 else:
-                    if kind == "embed":
-                        result.embedded += 1
-                    elif kind == "new":
-                        result.new += 1
-                    else:
-                        result.changed += 1
-                    result.faces += found
+                    result.changed += 1
+                    result.retried += kind == "retry"
+                result.faces += found
             del image
             yield Progress(i + 1, total, path, {"faces": result.faces, "errors": len(result.errors),
                                                  "photo_faces": found})
@@ -253,15 +283,43 @@ def scan_folder(library, folder: str | os.PathLike, *, encoder: str | None = Non
     return result
 
 
-def _process(library, pipeline, settings: ScanSettings, image: np.ndarray, path: str, size: int, mtime: int,
-             kind: str, photo_id: int | None) -> int:
+def _todo(files: list[str], known: dict, unembedded: set[int], settings: ScanSettings,
+          result: ScanResult) -> list[tuple[str, int, int, str, int | None]]:
+    """The photos to read: (path, size, mtime, kind, photo id); kind is new, changed, retry or embed."""
+    todo = []
+    for path in files:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        size, mtime = st.st_size, st.st_mtime_ns
+        entry = known.get(path)
+        same = entry is not None and entry.size == size and entry.mtime_ns == mtime
+        if entry is None:
+            todo.append((path, size, mtime, "new", None))
+        elif not same:
+            todo.append((path, size, mtime, "retry" if entry.status == "error" else "changed", None))
+        elif entry.status == "done":
+            if entry.id in unembedded:
+                todo.append((path, size, mtime, "embed", entry.id))
+            else:
+                result.unchanged += 1
+        elif settings.retry_errors or st.st_ctime_ns > entry.scanned_at * 1e9:
+            todo.append((path, size, mtime, "retry", None))     # e.g. its permissions were fixed since
+        else:
+            result.unchanged += 1
+    return todo
+
+
+def _process(library, pipeline, encoder: str, detector: str, image: np.ndarray, path: str, size: int,
+             mtime: int, kind: str, photo_id: int | None) -> int:
     """Detect, align, embed and store one photo (or, for ``embed``, only embed its known faces)."""
     if kind == "embed":
         from ..faces import Face
         known = library.photo_faces(photo_id)
         faces = [Face(box, 0.0, landmarks) for _, box, landmarks in known]
         vectors = pipeline.embed_chips(pipeline.chips(image, faces))
-        library.add_embeddings(photo_id, settings.encoder, vectors)
+        library.add_embeddings(photo_id, encoder, vectors)
         return len(faces)
     faces = pipeline.find_faces(image)
     chips = pipeline.chips(image, faces)
@@ -269,14 +327,5 @@ def _process(library, pipeline, settings: ScanSettings, image: np.ndarray, path:
     records = [FaceRecord(box=f.box, score=float(f.score), landmarks=f.landmarks, sharpness=sharpness(c),
                           embedding=v, thumbnail=thumbnail(image, f.box))
                for f, c, v in zip(faces, chips, vectors)]
-    detector = f"mmod max_side={getattr(pipeline, 'max_side', settings.max_side)} " \
-               f"upsample={getattr(pipeline, 'upsample', settings.upsample)}"
-    library.record_photo(path, size, mtime, image.shape[1], image.shape[0], records, settings.encoder, detector)
+    library.record_photo(path, size, mtime, image.shape[1], image.shape[0], records, encoder, detector)
     return len(records)
-
-
-def scan(library, folder: str | os.PathLike, settings: ScanSettings | None = None,
-         pipeline=None) -> Work[ScanResult]:
-    """Same as :func:`scan_folder`."""
-    return scan_folder(library, folder, settings=settings, pipeline=pipeline)
-

@@ -1,4 +1,5 @@
-"""The library's SQLite schema, its version (``PRAGMA user_version``) and the migrations to it."""
+"""The library's SQLite schema, its version (``PRAGMA user_version``), its mark
+(``PRAGMA application_id`` = :data:`APPLICATION_ID`) and the migrations to it."""
 from __future__ import annotations
 
 import sqlite3
@@ -7,6 +8,15 @@ from pathlib import Path
 from ..errors import FaceReIDError
 
 SCHEMA_VERSION = 1
+#: ``PRAGMA application_id`` of every FaceReID library: the bytes "FRID" (0x46524944). A file without
+#: it is not ours (see :mod:`.database`), except a library written before the mark existed
+#: (``user_version`` set, FaceReID's tables present, id 0), which is marked when opened for writing.
+APPLICATION_ID = 0x46524944
+#: Tables every FaceReID library has (schema 1 on).
+TABLES = ("meta", "photos", "faces", "embeddings", "people", "assignments", "not_person", "dismissed", "undo_log")
+# A face is shown in the albums when it is not rejected and its photo is present and readable
+# (``f``: faces, ``ph``: photos).
+VISIBLE = "f.rejected = 0 AND ph.missing = 0 AND ph.status = 'done'"
 
 # Each entry brings a database from version ``i`` to ``i + 1``; never edit a released step,
 # append a new one.
@@ -92,37 +102,23 @@ assert len(_MIGRATIONS) == SCHEMA_VERSION
 
 
 class LibraryError(FaceReIDError):
-    """The library file cannot be opened or used (newer schema, not a database, bad request)."""
+    """The library file cannot be opened or used (foreign, damaged, newer schema, busy, bad request)."""
 
 
-def connect(path: str | Path) -> sqlite3.Connection:
-    """Open (creating if needed) the library at ``path`` and bring its schema up to date."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-    except sqlite3.DatabaseError as exc:
-        raise LibraryError(f"{path}: not a FaceReID library ({exc})") from exc
-    if version > SCHEMA_VERSION:
-        conn.close()
-        raise LibraryError(f"{path}: library schema version {version} is newer than this FaceReID "
-                           f"understands ({SCHEMA_VERSION}); upgrade FaceReID")
+def migrate(conn: sqlite3.Connection, path: str | Path, version: int) -> None:
+    """Bring a FaceReID library from schema ``version`` to :data:`SCHEMA_VERSION`, one step per transaction."""
     for step in range(version, SCHEMA_VERSION):
         try:
             conn.execute("BEGIN IMMEDIATE")
             for statement in _split(_MIGRATIONS[step]):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {step + 1}")
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
-            conn.execute("ROLLBACK")
-            conn.close()
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise LibraryError(f"{path}: cannot upgrade the library to schema {step + 1} ({exc})") from exc
-    return conn
 
 
 def _split(script: str) -> list[str]:

@@ -84,3 +84,17 @@ class GroupStats:
     unsorted: int         # faces left unsorted
     new_people: int       # people created by this regroup
     seconds: float
+
+
+@dataclass(frozen=True)
+class FacesToGroup:
+    """What the grouping reads from the library, in one snapshot.
+
+    ``rows``: per visible face with an embedding, (face id, photo id, path, left, top, right, bottom,
+    score, sharpness, person id or -1, confirmed, embedding bytes (float32)); ``named``: ids of the
+    named people; ``negatives``: "not this person" facts as (face id, person id).
+    """
+
+    rows: list[tuple]
+    named: set[int]
+    negatives: list[tuple[int, int]]
