@@ -129,10 +129,10 @@ def undo(library):
 
 def scan(library, folder: str, encoder: str = "dlib"):
     """Generator: scan ``folder`` into the library (incremental), regroup, and return the new snapshot."""
-    from facereid_engine.library.scanning import scan_folder
-    from facereid_engine.verify import get_pipeline
+    from facereid_engine.library.scanning import ScanSettings
+    from facereid_engine.pipeline import get_pipeline
 
-    report = yield from scan_folder(library, folder, encoder=encoder, pipeline=get_pipeline(encoder))
+    report = yield from library.scan_work(folder, ScanSettings(encoder=encoder), get_pipeline(encoder))
     return report, snapshot(library)
 
 
