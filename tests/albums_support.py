@@ -10,7 +10,7 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-from conftest import GROUP
+from data_paths import GROUP
 
 PHOTOS = GROUP / "photos"
 ENROLLMENT = GROUP / "enrollment"

@@ -2,24 +2,13 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("FACEREID_DATA", ROOT.parent / "shared" / "data")).resolve()
-LFW = DATA / "lfw"
-LFW_IMAGES = LFW / "images"
-GROUP = DATA / "group_photos"
+from data_paths import DATA
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Before torch is imported anywhere: torch threads that sleep while waiting (see facereid_engine).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
-def lfw_image(name: str, number: int) -> Path:
-    """Path of LFW image ``<name>_<number:04d>.jpg``."""
-    return LFW_IMAGES / name / f"{name}_{number:04d}.jpg"
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import GROUP, LFW_IMAGES
+from data_paths import GROUP, LFW_IMAGES
 from facereid_engine import paths
 from facereid_engine.alignment.chips import (
     TEMPLATE_5, chip_transform, extract_chip, face_chip, face_chips, pyramid_down2,

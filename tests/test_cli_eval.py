@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import LFW, LFW_IMAGES, lfw_image
+from data_paths import LFW, LFW_IMAGES, lfw_image
 from facereid_engine.cli import main
 from facereid_engine.evaluation.embedding_cache import EmbeddingCache, embed_image_files
 from facereid_engine.errors import Cancelled

@@ -10,7 +10,7 @@ import time
 import pytest
 from PIL import Image
 
-from conftest import GROUP, ROOT, lfw_image
+from data_paths import GROUP, ROOT, lfw_image
 from facereid_engine.cli import main
 from facereid_engine.thresholds import default_threshold
 

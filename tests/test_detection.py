@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import GROUP, lfw_image
+from data_paths import GROUP, lfw_image
 from facereid_engine.detect.model_file import MODEL_FILENAME, load_mmod_file
 from facereid_engine.detect import MMODDetector, load_detector
 from facereid_engine.errors import ModelFileError

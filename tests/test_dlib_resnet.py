@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import lfw_image
+from data_paths import lfw_image
 from facereid_engine.encoders.dlib_resnet import (
     MODEL_FILE, DlibEncoder, load_dlib_encoder, load_dlib_resnet, zero_extend_add,
 )

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import GROUP, lfw_image
+from data_paths import GROUP, lfw_image
 from facereid_engine.paths import dlib_model_path
 from facereid_engine.pipeline import FacePipeline
 

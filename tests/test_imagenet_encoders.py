@@ -30,7 +30,7 @@ from facereid_engine.encoders.imagenet import (
 from facereid_engine.errors import ModelFileError, ModelUnavailableError, UnknownNameError
 from facereid_engine.images import load_image
 
-from conftest import lfw_image
+from data_paths import lfw_image
 
 DIMS = {"densenet": 1024 * 7 * 7, "googlenet": 1024, "resnet": 2048, "squeezenet": 512 * 13 * 13, "vgg": 512 * 7 * 7}
 FILES = {"densenet": "densenet121-a639ec97.pth", "googlenet": "googlenet-1378be20.pth",

@@ -14,7 +14,7 @@ from PIL import Image, ImageFile
 from facereid_engine.errors import ImageLoadError
 from facereid_engine.images import DEFAULT_MAX_PIXELS, SUPPORTED_EXTENSIONS, image_size, load_image
 
-from conftest import lfw_image
+from data_paths import lfw_image
 
 PHOTO = lfw_image("Aaron_Eckhart", 1)
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import GROUP, LFW_IMAGES
+from data_paths import GROUP, LFW_IMAGES
 from facereid_engine import paths
 from facereid_engine.landmarks import model_file as landmarks_file
 from facereid_engine.errors import ModelFileError

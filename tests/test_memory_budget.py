@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT
+from data_paths import ROOT
 from facereid_engine.errors import ImageLoadError
 from facereid_engine.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_bytes, load_image
 

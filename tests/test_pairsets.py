@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import LFW, LFW_IMAGES, lfw_image
+from data_paths import LFW, LFW_IMAGES, lfw_image
 from facereid_engine.errors import FaceReIDError
 from facereid_engine.evaluation.pairsets import PairSetError, identity_pairs, read_pairs_file
 

@@ -19,7 +19,7 @@ from facereid_engine.training.embed import embed_images
 from facereid_engine.training.heads import ConcatClassifier, PairClassifier, pair_logits
 from facereid_engine.thresholds import default_threshold
 from facereid_engine.training.model import TrainedPairEncoder
-from conftest import LFW, lfw_image
+from data_paths import LFW, lfw_image
 from training_helpers import PEOPLE, make_people_folder, write_pairs_file
 
 FAST = {"epochs": 12, "patience": 4}

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 import facereid_engine as fr
-from conftest import lfw_image
+from data_paths import lfw_image
 
 BASE = lfw_image("Tony_Blair", 1)
 SAME = lfw_image("Tony_Blair", 2)

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 import facereid_engine as fr
-from conftest import GROUP, lfw_image
+from data_paths import GROUP, lfw_image
 from facereid_engine.thresholds import default_threshold
 
 BUSH_1, BUSH_2 = lfw_image("George_W_Bush", 1), lfw_image("George_W_Bush", 2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from conftest import LFW_IMAGES
+from data_paths import LFW_IMAGES
 
 # Ten people with four LFW images each (40 images: a few seconds to embed, then cached).
 PEOPLE = ("Aaron_Peirsol", "Abdoulaye_Wade", "Abel_Pacheco", "Adam_Sandler", "Alec_Baldwin",

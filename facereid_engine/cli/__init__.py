@@ -14,7 +14,7 @@ import sys
 from ..errors import FaceReIDError
 
 # Sub-command modules, in the order ``--help`` lists them.
-_COMMAND_MODULES = ("faces", "eval", "albums", "train")
+_COMMAND_MODULES = ("faces", "eval", "albums", "train", "encoders")
 
 
 def build_parser() -> argparse.ArgumentParser:

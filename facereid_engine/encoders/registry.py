@@ -82,12 +82,15 @@ _families: dict[str, EncoderFamily] = {}
 _cache: dict[tuple[str, str], Encoder] = {}
 _lock = threading.RLock()  # a trained encoder loads its base through get_encoder
 _builtins_loaded = False
+_loading_builtins = False
 
 
 def register_family(family: EncoderFamily) -> EncoderFamily:
     """Add (or replace, by family name) a family; returns it."""
     if not family.name:
         raise ValueError("an encoder family needs a name")
+    if not _loading_builtins:
+        _ensure_builtins()  # built-in families first, whoever registers first
     with _lock:
         _families[family.name] = family
     return family
@@ -103,16 +106,20 @@ def unregister_family(name: str) -> None:
 
 
 def _ensure_builtins() -> None:
-    global _builtins_loaded
+    global _builtins_loaded, _loading_builtins
     if _builtins_loaded:
         return
     with _lock:
-        if _builtins_loaded:
+        if _builtins_loaded or _loading_builtins:
             return
         import facereid_engine
 
-        for module in facereid_engine.ENCODER_FAMILY_MODULES:
-            importlib.import_module(module)
+        _loading_builtins = True
+        try:
+            for module in facereid_engine.ENCODER_FAMILY_MODULES:
+                importlib.import_module(module)
+        finally:
+            _loading_builtins = False
         _builtins_loaded = True
 
 

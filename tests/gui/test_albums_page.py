@@ -12,7 +12,7 @@ from PySide6.QtCore import QByteArray, QMimeData, QPointF, Qt, QTimer
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QLineEdit
 
-from conftest import GROUP
+from data_paths import GROUP
 from facereid_engine.library.scanning import walk_photos
 from facereid_gui.widgets.people_grid import FACES_MIME, KIND_ROLE, PEOPLE_MIME, PERSON_ROLE
 from gui.helpers import drop_paths, wait_idle

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from conftest import LFW, LFW_IMAGES
+from data_paths import LFW, LFW_IMAGES
 from facereid_engine.evaluation.metrics import accuracy_at
 from gui.helpers import wait_idle
 

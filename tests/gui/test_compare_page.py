@@ -7,7 +7,7 @@ import pytest
 from facereid_engine.distances import distance as engine_distance
 from facereid_engine.thresholds import default_threshold
 from facereid_engine.verify import verification
-from conftest import GROUP, lfw_image
+from data_paths import GROUP, lfw_image
 from gui.helpers import drop_paths, wait_idle
 
 SAME = (lfw_image("Abel_Pacheco", 1), lfw_image("Abel_Pacheco", 4))
