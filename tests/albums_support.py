@@ -91,3 +91,34 @@ def albums(lib, root) -> set[frozenset]:
         if faces:
             out.add(frozenset((os.path.relpath(f.path, root), f.box) for f in faces))
     return out
+
+
+def stored_faces(relative: str) -> tuple[int, int, list]:
+    """(width, height, FaceRecords) of a group photo as the scan stored it: lets a test fill a
+    library with real faces under other paths without running the detector."""
+    from facereid_engine.library import Library
+    from facereid_engine.library.types import FaceRecord
+    with Library(group_library_file(), readonly=True) as lib:
+        with lib._read() as db:
+            pid, w, h = db.execute("SELECT id, width, height FROM photos WHERE path = ?",
+                                   (str(GROUP / relative),)).fetchone()
+        faces = []
+        for face_id, box, landmarks in lib.photo_faces(pid):
+            info = lib.face(face_id)
+            faces.append(FaceRecord(box=box, score=info.score, landmarks=landmarks, sharpness=info.sharpness,
+                                    embedding=lib.embeddings([face_id])[0], thumbnail=lib.face_thumbnail(face_id)))
+    return w, h, faces
+
+
+def library_of(path: Path, photos: dict[Path, str], root: Path):
+    """A library at ``path`` holding ``photos`` (file -> the group photo it is a copy of), as a scan
+    of ``root`` would store them (same sizes and times, so a rescan reads nothing)."""
+    from facereid_engine.library import Library
+    lib = Library(path)
+    lib.add_root(root)
+    for file, relative in photos.items():
+        st = os.stat(file)
+        w, h, faces = stored_faces(relative)
+        lib.record_photo(os.path.realpath(file), st.st_size, st.st_mtime_ns, w, h, faces, "dlib",
+                         "mmod max_side=2048 upsample=0")
+    return lib

@@ -2,16 +2,21 @@
 a CSV and a JSON manifest, and optionally XMP sidecars with MWG face regions (digiKam, Lightroom).
 
 Nothing is ever overwritten: an existing file is left alone (and reported), manifests get a free
-name. The photos themselves are only read.
+name. The photos themselves are only read, and nothing is written inside a scanned photo folder:
+every folder written to is resolved and checked against every root of the library, and a person's
+folder that is a symbolic link is refused, never followed (files are made inside folders opened
+with ``O_NOFOLLOW``, relative to them). The manifests list what the export folder holds (written
+now or before); what could not be written is reported apart, per file or per person.
 """
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
 import json
 import os
-import shutil
+import stat
 import time
 import unicodedata
 from dataclasses import dataclass, field
@@ -23,7 +28,10 @@ from ..progress import Progress, Work, run
 MODES = ("link", "copy")
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 _FORBIDDEN = set('<>:"/\\|?*')
-_MAX_NAME_BYTES = 120
+_MAX_NAME_BYTES = 120       # a person's folder
+_MAX_FILE_BYTES = 240       # an exported file: room for ".xmp" (and "-n") within the usual 255
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 
 
 class ExportError(FaceReIDError):
@@ -39,6 +47,7 @@ class ExportResult:
     copied_instead: int = 0          # links impossible there, copied
     already: int = 0                 # already exported before (same photo)
     skipped: list[str] = field(default_factory=list)   # existing files of something else, left alone
+    failed: list[tuple[str, str]] = field(default_factory=list)   # (path, why) not written: a file or a person
     manifests: list[str] = field(default_factory=list)
     sidecars: int = 0
     seconds: float = 0.0
@@ -52,6 +61,8 @@ class ExportResult:
             text += f", {self.already} already there"
         if self.skipped:
             text += f", {len(self.skipped)} names taken by other files (left alone)"
+        if self.failed:
+            text += f"; {len(self.failed)} could not be written (first: {self.failed[0][0]}: {self.failed[0][1]})"
         return text + "."
 
 
@@ -80,67 +91,128 @@ def _person_folders(people) -> dict[int, str]:
 
 
 def _file_names(paths: list[str]) -> dict[str, str]:
-    """File name of each photo inside one folder: its own name, with a hash of its path when two clash."""
+    """File name of each photo inside one folder: its own name, with a hash of its path when two
+    clash or when the name is too long for a file system (the stem is cut)."""
     counts: dict[str, int] = {}
     for p in paths:
         counts[os.path.basename(p).casefold()] = counts.get(os.path.basename(p).casefold(), 0) + 1
     out = {}
     for p in paths:
         name = os.path.basename(p)
-        if counts[name.casefold()] > 1:
-            stem, ext = os.path.splitext(name)
-            name = f"{stem}-{hashlib.sha1(p.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}{ext}"
+        stem, ext = os.path.splitext(name)
+        mark = hashlib.sha1(p.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+        if counts[name.casefold()] > 1 or _bytes(name) > _MAX_FILE_BYTES:
+            room = _MAX_FILE_BYTES - _bytes(ext) - len(mark) - 1
+            while _bytes(stem) > room:
+                stem = stem[:-1]
+            name = f"{stem}-{mark}{ext}"
         out[p] = name
     return out
 
 
-def _same_target(target: str, photo: str) -> bool:
+def _bytes(text: str) -> int:
+    return len(text.encode("utf-8", "surrogateescape"))
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def _inside(path: str, roots: list[str]) -> str | None:
+    """The photo folder (resolved) that holds ``path`` (resolved), if any."""
+    for root in roots:
+        if path == root or path.startswith(root.rstrip(os.sep) + os.sep):
+            return root
+    return None
+
+
+def _open_dir(name: str, dir_fd: int, path: str) -> int:
+    """Open (making it if needed) the folder ``name`` of ``dir_fd`` without following a link."""
     try:
-        if os.path.islink(target):
-            return os.path.realpath(target) == os.path.realpath(photo)
-        return os.path.samefile(target, photo) or (
-            os.path.getsize(target) == os.path.getsize(photo) and _digest(target) == _digest(photo))
+        os.mkdir(name, dir_fd=dir_fd)
+    except FileExistsError:
+        pass
+    try:
+        return os.open(name, os.O_RDONLY | _DIRECTORY | _NOFOLLOW, dir_fd=dir_fd)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise ExportError(f"{path}: a symbolic link; FaceReID never follows links in an export folder "
+                              f"(it could lead into a photo folder): remove it or choose another folder") from exc
+        raise
+
+
+def _same_target(dir_fd: int, name: str, photo: str) -> bool:
+    try:
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        if stat.S_ISLNK(st.st_mode):
+            return os.path.realpath(os.readlink(name, dir_fd=dir_fd)) == os.path.realpath(photo)
+        other = os.stat(photo)
+        if (st.st_dev, st.st_ino) == (other.st_dev, other.st_ino):
+            return True
+        if st.st_size != other.st_size:
+            return False
+        fd = os.open(name, os.O_RDONLY | _NOFOLLOW, dir_fd=dir_fd)
+        with open(fd, "rb") as f:
+            mine = _digest(f)
+        with open(photo, "rb") as f:
+            return mine == _digest(f)
     except OSError:
         return False
 
 
-def _digest(path: str) -> str:
+def _digest(f) -> str:
     h = hashlib.sha1()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
+    for block in iter(lambda: f.read(1 << 20), b""):
+        h.update(block)
     return h.hexdigest()
 
 
-def _place(photo: str, target: str, mode: str) -> str:
-    """Link or copy ``photo`` to ``target`` without ever replacing a file: 'link', 'copy' or 'exists'."""
+def _create(name: str, dir_fd: int):
+    """A new file ``name`` in ``dir_fd`` (never an existing one, never through a link), open for writing."""
+    return open(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644, dir_fd=dir_fd), "wb")
+
+
+def _place(photo: str, name: str, dir_fd: int, mode: str) -> str:
+    """Link or copy ``photo`` to ``name`` in ``dir_fd`` without ever replacing a file: 'link', 'copy' or 'exists'."""
     if mode == "link":
         try:
-            os.symlink(photo, target)
+            os.symlink(photo, name, dir_fd=dir_fd)
             return "link"
         except FileExistsError:
             return "exists"
-        except (OSError, NotImplementedError):
-            pass  # no links on this file system or for this user: copy instead
+        except OSError as exc:
+            if exc.errno in (errno.ENAMETOOLONG, errno.EACCES, errno.EROFS, errno.ENOSPC):
+                raise
+            # no links on this file system or for this user: copy instead
     try:
-        with open(photo, "rb") as src, open(target, "xb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
+        with open(photo, "rb") as src:
+            info = os.fstat(src.fileno())
+            dst = _create(name, dir_fd)
+            try:
+                with dst:
+                    while block := src.read(1 << 20):
+                        dst.write(block)
+                    os.fchmod(dst.fileno(), stat.S_IMODE(info.st_mode))
+                    os.utime(dst.fileno(), ns=(info.st_atime_ns, info.st_mtime_ns))
+            except BaseException:
+                os.unlink(name, dir_fd=dir_fd)
+                raise
     except FileExistsError:
         return "exists"
-    shutil.copystat(photo, target)
     return "copy"
 
 
-def _free_name(folder: str, stem: str, ext: str) -> str:
-    path, n = os.path.join(folder, stem + ext), 1
-    while os.path.lexists(path):
-        path, n = os.path.join(folder, f"{stem}-{n}{ext}"), n + 1
-    return path
-
-
-def _write_new(path: str, text: str) -> None:
-    with open(path, "x", encoding="utf-8", newline="") as f:
-        f.write(text)
+def _write_new(dir_fd: int, stem: str, ext: str, text: str) -> str:
+    """Write ``text`` to a free name ``stem[-n]ext`` in ``dir_fd``; returns the name used."""
+    n = 0
+    while True:
+        name = f"{stem}{f'-{n}' if n else ''}{ext}"
+        try:
+            with _create(name, dir_fd) as f:
+                f.write(text.encode("utf-8"))
+            return name
+        except FileExistsError:
+            n += 1
 
 
 def export_work(library, destination: str | os.PathLike, *, mode: str = "link", root: str | os.PathLike | None = None,
@@ -153,51 +225,109 @@ def export_work(library, destination: str | os.PathLike, *, mode: str = "link", 
     if os.path.exists(dest) and not os.path.isdir(dest):
         raise ExportError(f"{dest}: exists and is not a folder")
     real = os.path.realpath(dest)
-    for root in library.roots():
-        inside = os.path.realpath(root)
-        if real == inside or real.startswith(inside.rstrip(os.sep) + os.sep):
-            raise ExportError(f"{dest}: inside the photo folder {root}, which FaceReID never writes to; "
-                              f"choose a folder outside it")
+    roots = sorted({os.path.realpath(r) for r in library.roots()})
+    if _inside(real, roots):
+        raise ExportError(f"{dest}: inside the photo folder {_inside(real, roots)}, which FaceReID never writes "
+                          f"to; choose a folder outside it")
     everyone = [p for p in library.people() if p.face_count]
     chosen = [p for p in everyone if people is None or p.id in set(people)]
     folders = _person_folders(everyone)
+    for person in chosen:            # before anything is written: no person's folder may lead into photos
+        path = os.path.join(real, folders[person.id])
+        if os.path.islink(path):
+            raise ExportError(f"{path}: a symbolic link; FaceReID never follows links in an export folder "
+                              f"(it could lead into a photo folder): remove it or choose another folder")
+        if _inside(path, roots):
+            raise ExportError(f"{path}: {person.display_name}'s folder would be the photo folder "
+                              f"{_inside(path, roots)} or inside it, which FaceReID never writes to; choose "
+                              f"another export folder (or rename the person)")
     result = ExportResult(folder=dest, mode=mode, people=len(chosen))
+    albums = [(person, library.faces(person.id, root=root)) for person in chosen]
+    dest_fd = _open_destination(dest, real)
+    rows: list[dict] = []
+    try:
+        yield from _export_people(albums, folders, dest_fd, real, mode, xmp, rows, result)
+    except BaseException:
+        try:
+            _manifests(dest_fd, real, rows, result)
+        except OSError:
+            pass
+        raise
+    else:
+        try:
+            _manifests(dest_fd, real, rows, result)
+        except OSError as exc:
+            raise ExportError(f"{dest}: cannot write the manifest ({_why(exc)})") from exc
+    finally:
+        os.close(dest_fd)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _open_destination(dest: str, real: str) -> int:
+    """The export folder, made if needed and opened; refused at once when nothing can be written there."""
+    try:
+        os.makedirs(real, exist_ok=True)
+        fd = os.open(real, os.O_RDONLY | _DIRECTORY)
+    except OSError as exc:
+        raise ExportError(f"{dest}: cannot make or open the export folder ({_why(exc)}); choose another "
+                          f"folder") from exc
+    probe = f".facereid-probe-{os.getpid()}"
+    try:
+        os.mkdir(probe, dir_fd=fd)
+        os.rmdir(probe, dir_fd=fd)
+    except OSError as exc:
+        os.close(fd)
+        raise ExportError(f"{dest}: cannot write in the export folder ({_why(exc)}); choose another "
+                          f"folder") from exc
+    return fd
+
+
+def _export_people(albums, folders: dict[int, str], dest_fd: int, real: str, mode: str, xmp: bool,
+                   rows: list[dict], result: ExportResult):
     faces_by_photo: dict[str, list] = {}
-    albums = []
-    for person in chosen:
-        faces = library.faces(person.id, root=root)
-        albums.append((person, faces))
+    for person, faces in albums:
         for f in faces:
             faces_by_photo.setdefault(f.path, []).append((person, f))
     total = sum(len({f.path for f in faces}) for _, faces in albums)
-    os.makedirs(dest, exist_ok=True)
-    rows, done = [], 0
+    done = 0
     for person, faces in albums:
-        folder = os.path.join(dest, folders[person.id])
-        os.makedirs(folder, exist_ok=True)
         names = _file_names(sorted({f.path for f in faces}))
-        for f in faces:
-            rows.append({"person_id": person.id, "person": person.display_name, "photo": f.path,
-                         "file": os.path.join(folders[person.id], names[f.path]), "left": f.box[0], "top": f.box[1],
-                         "right": f.box[2], "bottom": f.box[3], "confirmed": int(f.confirmed)})
-        for photo, name in names.items():
-            target = os.path.join(folder, name)
-            outcome = _place(photo, target, mode)
-            if outcome == "exists":
-                if _same_target(target, photo):
-                    result.already += 1
-                else:
+        folder = os.path.join(real, folders[person.id])
+        try:
+            folder_fd = _open_dir(folders[person.id], dest_fd, folder)
+        except OSError as exc:            # this person only; the others go on
+            result.failed.append((folder, _why(exc)))
+            done += len(names)
+            yield Progress(done, total, folder)
+            continue
+        try:
+            for photo, name in names.items():
+                target = os.path.join(folder, name)
+                try:
+                    outcome = _place(photo, name, folder_fd, mode)
+                except OSError as exc:
+                    result.failed.append((target, _why(exc)))
+                    outcome = "failed"
+                if outcome == "exists" and not _same_target(folder_fd, name, photo):
                     result.skipped.append(target)
-            else:
-                result.written += 1
-                result.copied_instead += outcome == "copy" and mode == "link"
-            if xmp and outcome != "exists":
-                result.sidecars += _sidecar(target, faces_by_photo[photo], folders)
-            done += 1
-            yield Progress(done, total, target)
-    _manifests(dest, rows, result)
-    result.seconds = time.perf_counter() - start
-    return result
+                elif outcome != "failed":
+                    result.already += outcome == "exists"
+                    result.written += outcome != "exists"
+                    result.copied_instead += outcome == "copy" and mode == "link"
+                    rows.extend({"person_id": person.id, "person": person.display_name, "photo": f.path,
+                                 "file": os.path.join(folders[person.id], name), "left": f.box[0], "top": f.box[1],
+                                 "right": f.box[2], "bottom": f.box[3], "confirmed": int(f.confirmed)}
+                                for f in faces if f.path == photo)
+                    if xmp and outcome != "exists":
+                        try:
+                            result.sidecars += _sidecar(folder_fd, name, faces_by_photo[photo])
+                        except OSError as exc:
+                            result.failed.append((target + ".xmp", _why(exc)))
+                done += 1
+                yield Progress(done, total, target)
+        finally:
+            os.close(folder_fd)
 
 
 def export_albums(library, destination: str | os.PathLike, **options) -> ExportResult:
@@ -205,29 +335,32 @@ def export_albums(library, destination: str | os.PathLike, **options) -> ExportR
     return run(export_work(library, destination, **options))
 
 
-def _manifests(dest: str, rows: list[dict], result: ExportResult) -> None:
+def _manifests(dest_fd: int, real: str, rows: list[dict], result: ExportResult) -> None:
+    """albums.csv and albums.json (free names): the files the export folder holds for each face;
+    the JSON also lists what was left out, and why."""
     columns = ["person_id", "person", "photo", "file", "left", "top", "right", "bottom", "confirmed"]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    csv_path = _free_name(dest, "albums", ".csv")
-    _write_new(csv_path, out.getvalue())
-    json_path = _free_name(dest, "albums", ".json")
     people: dict[int, dict] = {}
     for r in rows:
         entry = people.setdefault(r["person_id"], {"id": r["person_id"], "name": r["person"], "faces": []})
         entry["faces"].append({"photo": r["photo"], "file": r["file"],
                                "box": [r["left"], r["top"], r["right"], r["bottom"]], "confirmed": bool(r["confirmed"])})
-    _write_new(json_path, json.dumps({"people": list(people.values())}, indent=1, ensure_ascii=False) + "\n")
-    result.manifests = [csv_path, json_path]
+    left_out = [{"path": p, "why": "the name is taken by another file (left alone)"} for p in result.skipped]
+    left_out += [{"path": p, "why": why} for p, why in result.failed]
+    text = json.dumps({"people": list(people.values()), "not_written": left_out}, indent=1, ensure_ascii=False)
+    csv_name = _write_new(dest_fd, "albums", ".csv", out.getvalue())
+    json_name = _write_new(dest_fd, "albums", ".json", text + "\n")
+    result.manifests = [os.path.join(real, csv_name), os.path.join(real, json_name)]
 
 
-def _sidecar(target: str, faces: list, folders: dict[int, str]) -> int:
+def _sidecar(dir_fd: int, name: str, faces: list) -> int:
     """An XMP sidecar beside the exported file with an MWG face region per person in the photo."""
     from PIL import Image
     try:
-        with Image.open(target) as im:
+        with open(os.open(name, os.O_RDONLY, dir_fd=dir_fd), "rb") as f, Image.open(f) as im:
             width, height = im.size
             if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):   # boxes are in the upright photo
                 width, height = height, width
@@ -252,7 +385,8 @@ def _sidecar(target: str, faces: list, folders: dict[int, str]) -> int:
         f'stDim:h="{height}" stDim:unit="pixel"/><mwg-rs:RegionList><rdf:Bag>{"".join(regions)}</rdf:Bag>'
         '</mwg-rs:RegionList></mwg-rs:Regions></rdf:Description></rdf:RDF></x:xmpmeta>\n<?xpacket end="w"?>\n')
     try:
-        _write_new(target + ".xmp", xml)
+        with _create(name + ".xmp", dir_fd) as f:
+            f.write(xml.encode("utf-8"))
     except FileExistsError:
         return 0
     return 1
