@@ -1,6 +1,8 @@
 """The Compare page's answer: the verdict in words, the numbers, and where the distance falls on LFW."""
 from __future__ import annotations
 
+from html import escape
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
@@ -25,12 +27,17 @@ class VerdictPanel(QFrame):
         self.details.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.decided_by = QLabel("")
+        self.decided_by.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.decided_by.setToolTip("The encoder that turned both faces into the vectors compared")
         self._layout = QVBoxLayout(self)
         self._layout.addWidget(self.verdict)
+        self._layout.addWidget(self.decided_by)
         self._layout.addWidget(self.details)
         self.canvas = None
         self.same: bool | None = None
         self.distance: float | None = None
+        self.encoder: str | None = None  # the encoder that decided the verdict shown
         self.show_waiting("Drop two photos, one on each side, to compare them.")
 
     def _ensure_canvas(self):
@@ -43,6 +50,8 @@ class VerdictPanel(QFrame):
     def show_waiting(self, text: str) -> None:
         self.same = None
         self.distance = None
+        self.encoder = None
+        self.decided_by.setText("")
         self.verdict.setText("")
         self.verdict.setStyleSheet("")
         self.details.setText(text)
@@ -55,11 +64,13 @@ class VerdictPanel(QFrame):
         """``reference``: an :class:`~facereid_gui.jobs.lfw_reference.Reference` or None."""
         self.same = same
         self.distance = distance
+        self.encoder = encoder
         self.verdict.setText("Same person" if same else "Different people")
         self.verdict.setStyleSheet(f"color: {SAME_COLOUR if same else DIFFERENT_COLOUR};")
-        relation = "≤" if same else ">"
+        self.decided_by.setText(f"decided by the encoder <b>{escape(encoder)}</b>")
+        relation = "≤" if same else ">"  # NaN (never a match) shows as ">"
         self.details.setText(f"{distance_name} distance <b>{distance:.4f}</b> {relation} threshold "
-                             f"<b>{threshold:.4f}</b> &nbsp;·&nbsp; encoder {encoder}")
+                             f"<b>{threshold:.4f}</b>")
         self._draw(distance, threshold, same, distance_name, encoder, reference)
 
     def _draw(self, distance, threshold, same, distance_name, encoder, reference) -> None:
