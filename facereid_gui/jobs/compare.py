@@ -43,7 +43,7 @@ class Analysis:
     """What ``analyse_photo`` returns: the photo, and why it could not be embedded, if it could not."""
 
     photo: Photo
-    encoder: str
+    encoder: str | None
     embed_error: BaseException | None = None
 
 
@@ -52,8 +52,9 @@ def _pipeline(encoder: str):
     return get_pipeline(encoder)
 
 
-def analyse_photo(path: str | os.PathLike, encoder: str, whole_image: bool = False) -> Analysis:
-    """Decode ``path``, find every face (largest first) and embed them with ``encoder``.
+def analyse_photo(path: str | os.PathLike, encoder: str | None, whole_image: bool = False) -> Analysis:
+    """Decode ``path``, find every face (largest first) and embed them with ``encoder`` (None: not yet,
+    when the encoder chosen cannot be used here).
 
     Raises ``ImageLoadError`` for a file that is not a readable image and ``NoFaceFoundError`` when
     no face is found; a failure to embed (weights unavailable) is returned in ``embed_error`` so that
@@ -76,6 +77,8 @@ def analyse_photo(path: str | os.PathLike, encoder: str, whole_image: bool = Fal
     shown, scale = downscaled(image, DISPLAY_SIDE)
     photo = Photo(path, image, qimage_from_array(shown), scale, faces,
                   [qimage_from_array(c) for c in chips], whole_image)
+    if encoder is None:
+        return Analysis(photo, encoder)
     try:
         photo.embeddings[encoder] = embed_photo(photo, encoder)
     except Exception as exc:  # shown in the pane in words; the photo itself is fine

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QFormLayout, QGroupBox,
-                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget,
                                QSpinBox, QSplitter, QStackedWidget, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ..jobs.charts import PairSource, evaluate_source, load_last
+from ..widgets.encoder_choice import Remembered, checklist_names, fill_checklist, set_checklist
 from ..widgets.evaluation_chart import EvaluationChart
 from ..widgets.threshold_control import ThresholdControl
 from ..widgets.path_row import path_row
@@ -75,7 +76,8 @@ class ChartsPage(Page):
         self.encoder_list = QListWidget()
         self.encoder_list.setMaximumHeight(100)
         self.encoder_list.setToolTip("Tick several encoders to overlay their curves")
-        self._set_encoder_items(["dlib"])
+        ticked = [n for n in str(s.value("charts/encoders", "dlib")).split(",") if n]
+        fill_checklist(self.encoder_list, [Remembered(name) for name in ticked or ["dlib"]], set(ticked))
         encoder_box = QGroupBox("Encoders to compare")
         QVBoxLayout(encoder_box).addWidget(self.encoder_list)
 
@@ -125,26 +127,21 @@ class ChartsPage(Page):
         split.setSizes([470, 810])
         QVBoxLayout(self).addWidget(split)
 
-    def _set_encoder_items(self, names: list[str]) -> None:
-        ticked = set(str(self.settings.value("charts/encoders", "dlib")).split(",")) - {""}
-        self.encoder_list.clear()
-        for name in names:
-            item = QListWidgetItem(name)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked if name in ticked else Qt.CheckState.Unchecked)
-            self.encoder_list.addItem(item)
-
     def engine_ready(self, info) -> None:
-        self._set_encoder_items(info.encoders)
+        """One item per card, the ticks kept; an encoder without weights here is listed but cannot be
+        ticked, its reason as the tooltip."""
+        fill_checklist(self.encoder_list, info.cards, set(self.checked_encoders()))
+
+    def encoder_names(self) -> list[str]:
+        """Every encoder listed, usable or not."""
+        return checklist_names(self.encoder_list)
 
     def checked_encoders(self) -> list[str]:
-        items = [self.encoder_list.item(i) for i in range(self.encoder_list.count())]
-        return [i.text() for i in items if i.checkState() == Qt.CheckState.Checked]
+        return checklist_names(self.encoder_list, checked_only=True)
 
     def set_checked_encoders(self, names: list[str]) -> None:
-        for i in range(self.encoder_list.count()):
-            item = self.encoder_list.item(i)
-            item.setCheckState(Qt.CheckState.Checked if item.text() in names else Qt.CheckState.Unchecked)
+        """Tick the usable encoders among ``names``, untick the others."""
+        set_checklist(self.encoder_list, names)
 
     # -- choosing the pair set ------------------------------------------------------------------
     def open(self) -> None:

@@ -8,6 +8,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from ..jobs.compare import Analysis, Photo, analyse_photo, embed_photo
+from ..widgets.encoder_choice import fill_combo
 from ..widgets.image_pane import ImagePane
 from ..widgets.threshold_control import ThresholdControl
 from ..widgets.verdict_panel import VerdictPanel
@@ -33,6 +34,18 @@ def error_words(exc: BaseException) -> str:
     return f"Something went wrong: {exc}" if str(exc) else f"Something went wrong ({type(exc).__name__})."
 
 
+def unusable_words(encoder: str, reason: str) -> str:
+    """Why ``encoder`` cannot be used here, said once in the page."""
+    return f"The encoder {encoder} cannot be used here: {reason}"
+
+
+def is_encoder_problem(exc: BaseException) -> bool:
+    """True for an error of the encoder itself (its weights), the same whatever the photo."""
+    from facereid_engine.errors import ModelFileError, ModelUnavailableError
+
+    return isinstance(exc, (ModelUnavailableError, ModelFileError))
+
+
 def threshold_range(encoder: str, distance: str, default: float) -> tuple[float, float, int]:
     """(low, high, decimals) of the threshold control for this encoder and distance."""
     from facereid_engine.evaluation.reference_distances import reference_histogram
@@ -53,6 +66,7 @@ class ComparePage(Page):
         self.photos: list[Photo | None] = [None, None]
         self.chosen = [0, 0]
         self.embed_errors: list[str] = ["", ""]
+        self.unusable: dict[str, str] = {}  # encoder -> why it cannot be used here (its card, or its load)
 
         self.panes = [ImagePane("Photo A"), ImagePane("Photo B")]
         for side, pane in enumerate(self.panes):
@@ -62,7 +76,8 @@ class ComparePage(Page):
 
         self.encoder_box = QComboBox()
         self.encoder_box.setToolTip("The model that turns a face into a vector")
-        self.encoder_box.addItem(str(settings.value("compare/encoder", "dlib")))
+        remembered = str(settings.value("compare/encoder", "dlib"))
+        self.encoder_box.addItem(remembered, remembered)
         self.distance_box = QComboBox()
         saved = str(settings.value("compare/distance", "euclidean"))
         self.distance_box.addItem(DISTANCE_WORDS.get(saved, saved), saved)
@@ -105,7 +120,7 @@ class ComparePage(Page):
     # -- state --------------------------------------------------------------------------------
     @property
     def encoder(self) -> str:
-        return self.encoder_box.currentText()
+        return self.encoder_box.currentData()
 
     @property
     def distance_name(self) -> str:
@@ -115,11 +130,10 @@ class ComparePage(Page):
         from facereid_engine.distances import DISTANCES
 
         encoder, distance = self.encoder, self.distance_name
-        for box in (self.encoder_box, self.distance_box):
-            box.blockSignals(True)
-            box.clear()
-        self.encoder_box.addItems(info.encoders)
-        self.encoder_box.setCurrentIndex(max(0, self.encoder_box.findText(encoder)))
+        self.unusable = info.unavailable()
+        fill_combo(self.encoder_box, info.cards, encoder)  # unusable ones marked, their reason as tooltip
+        self.distance_box.blockSignals(True)
+        self.distance_box.clear()
         for name in DISTANCES:
             self.distance_box.addItem(DISTANCE_WORDS.get(name, name), name)
         self.distance_box.setCurrentIndex(max(0, self.distance_box.findData(distance)))
@@ -135,7 +149,11 @@ class ComparePage(Page):
             self._schedule()
 
     def set_encoder(self, name: str) -> None:
-        self.encoder_box.setCurrentIndex(self.encoder_box.findText(name))
+        self.encoder_box.setCurrentIndex(self.encoder_box.findData(name))
+
+    def encoder_names(self) -> list[str]:
+        """The encoders listed, usable or not, in order."""
+        return [self.encoder_box.itemData(i) for i in range(self.encoder_box.count())]
 
     def set_distance(self, name: str) -> None:
         self.distance_box.setCurrentIndex(self.distance_box.findData(name))
@@ -159,7 +177,7 @@ class ComparePage(Page):
         self.chosen[side] = 0
         self.panes[side].show_loading(path)
         self.result.show_waiting("Finding faces…")
-        encoder = self.encoder
+        encoder = None if self.encoder in self.unusable else self.encoder  # find the faces only
         self.worker.submit(f"compare-photo-{side}", partial(analyse_photo, path, encoder, whole_image),
                            label=f"Finding faces in photo {'AB'[side]}", interleave=True,
                            on_result=partial(self._photo_ready, side),
@@ -178,7 +196,7 @@ class ComparePage(Page):
         self._describe(side)
         if analysis.embed_error is not None and analysis.encoder == self.encoder:
             self._embed_failed(side, analysis.encoder, analysis.embed_error)
-        elif self.encoder not in photo.embeddings:
+        elif self.encoder not in photo.embeddings and self.encoder not in self.unusable:
             self._request_embeddings()
         self.update_result()
 
@@ -234,7 +252,7 @@ class ComparePage(Page):
         encoder = self.encoder
         for side, photo in enumerate(self.photos):
             self.embed_errors[side] = ""
-            if photo is None or encoder in photo.embeddings:
+            if photo is None or encoder in photo.embeddings or encoder in self.unusable:
                 if photo is not None:
                     self._describe(side)
                 continue
@@ -251,6 +269,13 @@ class ComparePage(Page):
             self._schedule()
 
     def _embed_failed(self, side: int, encoder: str, exc: BaseException) -> None:
+        if is_encoder_problem(exc):  # the same for both photos: said once, under them (update_result)
+            self.unusable[encoder] = str(exc)
+            if self.photos[side] is not None:
+                self._describe(side)
+            if encoder == self.encoder:
+                self.update_result()
+            return
         if encoder != self.encoder:
             return
         self.embed_errors[side] = error_words(exc)
@@ -270,6 +295,9 @@ class ComparePage(Page):
         from facereid_engine.evaluation.reference_distances import reference_histogram
 
         encoder, name = self.encoder, self.distance_name
+        if encoder in self.unusable:
+            self.result.show_waiting(unusable_words(encoder, self.unusable[encoder]))
+            return
         missing = [side for side in (0, 1) if self.photos[side] is None]
         if missing:
             waiting = [side for side in missing if self.panes[side].path and not self.panes[side].error_text]

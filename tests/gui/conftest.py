@@ -37,3 +37,13 @@ def make_window(qtbot, settings_path, tmp_path, monkeypatch):
     for window in windows:
         window.close()
         assert not window.worker._thread.isRunning()
+
+
+@pytest.fixture
+def no_imagenet_weights(tmp_path, monkeypatch):
+    """The ImageNet encoders' weights are absent here, whatever this machine has cached: torch's
+    cache and ``$FACEREID_WEIGHTS_DIR`` point at empty folders of this test."""
+    for variable in ("TORCH_HOME", "FACEREID_WEIGHTS_DIR"):
+        folder = tmp_path / f"empty-{variable.lower()}"
+        folder.mkdir()
+        monkeypatch.setenv(variable, str(folder))

@@ -27,3 +27,10 @@ def wait_idle(qtbot, window, timeout: int = 60_000) -> None:
     qtbot.waitUntil(lambda: not window.worker.is_busy(), timeout=timeout)
     qtbot.wait(150)
     qtbot.waitUntil(lambda: not window.worker.is_busy(), timeout=timeout)
+
+
+def labels_saying(widget, words: str) -> list:
+    """The visible labels under ``widget`` whose text contains ``words`` (to check a message is said once)."""
+    from PySide6.QtWidgets import QLabel
+
+    return [label for label in widget.findChildren(QLabel) if label.isVisible() and words in label.text()]

@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from facereid_engine.distances import distance as engine_distance
 from facereid_engine.thresholds import default_threshold
 from facereid_engine.verify import verification
 from data_paths import GROUP, lfw_image
-from gui.helpers import drop_paths, wait_idle
+from gui.helpers import drop_paths, labels_saying, wait_idle
+
+# The ImageNet weights must be absent for the "unavailable encoder" checks, whatever this machine caches.
+pytestmark = pytest.mark.usefixtures("no_imagenet_weights")
 
 SAME = (lfw_image("Abel_Pacheco", 1), lfw_image("Abel_Pacheco", 4))
 OTHER = lfw_image("Dean_Barker", 1)
@@ -36,6 +40,7 @@ def test_drop_two_photos_then_another_person(compare, qtbot):
     expected = verification(*SAME)  # the engine's own answer for the same two files
     assert page.result.distance == pytest.approx(expected.distance, abs=1e-6)
     assert expected.verified
+    assert page.result.encoder == "dlib" and "decided by the encoder <b>dlib</b>" in page.result.decided_by.text()
     # boxes on the faces, the chosen one highlighted, its aligned chip shown
     assert page.panes[0].view.boxes == [f.box for f in expected.faces1]
     assert page.panes[0].view._chosen == 0
@@ -73,13 +78,21 @@ def test_distance_threshold_and_encoder_controls(compare, qtbot):
     qtbot.waitUntil(lambda: page.result.distance == pytest.approx(engine_distance(a, b, "euclidean_l2")),
                     timeout=3000)
 
-    # An ImageNet encoder whose weights are not on this machine: said in words in each pane.
+    # An ImageNet encoder whose weights are not on this machine: listed as unavailable with its card's
+    # reason as the tooltip; choosing it says the reason once in the page, and runs nothing.
+    reason = window.engine.unavailable()["resnet"]
+    index = page.encoder_box.findData("resnet")
+    assert page.encoder_box.itemText(index) == "resnet (unavailable)"
+    assert page.encoder_box.itemData(index, Qt.ItemDataRole.ToolTipRole) == reason
     page.set_encoder("resnet")
+    assert not window.worker.is_busy()  # nothing to load or embed
     wait_idle(qtbot, window)
+    assert page.encoder == "resnet"
     for pane in page.panes:
-        assert pane.error_text.startswith("This encoder cannot be used here")
-        assert pane.view.boxes  # the photo and its faces stay
-    assert page.result.verdict.text() == ""
+        assert not pane.error_text and pane.view.boxes  # the photo and its faces stay, no error there
+    assert page.result.verdict.text() == "" and page.result.encoder is None
+    assert reason in page.result.details.text()
+    assert len(labels_saying(page, reason)) == 1
     page.set_encoder("dlib")  # back: the embeddings are reused and the verdict comes back
     qtbot.waitUntil(lambda: verdict(page) == "Same person", timeout=3000)
     assert all(not pane.error_text for pane in page.panes)
@@ -97,7 +110,6 @@ def test_click_another_face_and_errors_in_the_pane(compare, qtbot, tmp_path):
     first = page.result.distance
     other = 1 - page.chosen[0]
     centre = view.box_rect(other).center().toPoint()
-    from PySide6.QtCore import Qt
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=centre)
     assert page.chosen[0] == other and view._chosen == other
     qtbot.waitUntil(lambda: page.result.distance != first, timeout=3000)
