@@ -13,6 +13,33 @@ def escape(text: str) -> str:
     return _escape(text, quote=False)
 
 
+def model_tables(models, cards) -> str:
+    """The shared models, then every encoder from its card (what it is, where its weights come from,
+    why it cannot be used here if it cannot), with their licences as numbered notes."""
+    licences = list(dict.fromkeys([m.licence for m in models] + [c.licence for c in cards]))
+
+    def note(licence: str) -> str:
+        return f"[{licences.index(licence) + 1}]"
+
+    rows = "".join(f"<tr><td><b>{escape(m.name)}</b></td><td>{escape(m.role)}</td>"
+                   f"<td>{escape(m.description)}</td><td>{note(m.licence)}</td></tr>" for m in models)
+    encoder_rows = []
+    for c in cards:
+        missing = (f"<br><i style='color: #c62828'>Not usable here: {escape(c.unavailable)}</i>"
+                   if c.unavailable else "")
+        encoder_rows.append(f"<tr><td><b>{escape(c.name)}</b><br>{c.dim}-D, {escape(c.family)}</td>"
+                            f"<td>{escape(c.description)}{missing}</td><td>{escape(c.source)}</td>"
+                            f"<td>{note(c.licence)}</td></tr>")
+    notes = "".join(f"<li>[{i + 1}] {escape(text)}</li>" for i, text in enumerate(licences))
+    head = "<th align='left'>{}</th>".format
+    return ("<h3>Models</h3><table cellspacing='4'><tr>"
+            f"{head('Model')}{head('Role')}{head('What it is')}{head('Licence')}</tr>{rows}</table>"
+            "<h3>Encoders</h3><table cellspacing='4'><tr>"
+            f"{head('Encoder')}{head('What it is')}{head('Weights from')}{head('Licence')}</tr>"
+            f"{''.join(encoder_rows)}</table>"
+            f"<p><b>Licences</b></p><ul style='margin-left: 0'>{notes}</ul>")
+
+
 def about_html(info=None) -> str:
     """The About text; ``info`` is the :class:`~facereid_gui.jobs.startup.EngineInfo` once loaded."""
     from importlib.metadata import PackageNotFoundError, version
@@ -28,15 +55,7 @@ def about_html(info=None) -> str:
         parts.append("<p><i>The models are still loading…</i></p>")
     else:
         parts.append(f"<p>Running on: <b>{escape(info.device)}</b></p>")
-        licences = list(dict.fromkeys(m.licence for m in info.models))
-        rows = "".join(f"<tr><td><b>{escape(m.name)}</b></td><td>{escape(m.role)}</td>"
-                       f"<td>{escape(m.description)}</td><td>[{licences.index(m.licence) + 1}]</td></tr>"
-                       for m in info.models)
-        notes = "".join(f"<li>[{i + 1}] {escape(text)}</li>" for i, text in enumerate(licences))
-        parts.append("<h3>Models</h3><table cellspacing='4'><tr><th align='left'>Model</th>"
-                     "<th align='left'>Role</th><th align='left'>What it is</th>"
-                     f"<th align='left'>Licence</th></tr>{rows}</table>"
-                     f"<p><b>Licences</b></p><ul style='margin-left: 0'>{notes}</ul>")
+        parts.append(model_tables(info.models, info.cards))
     parts.append("<p>The dlib models (face detector, landmarks, face encoder) are dlib's, by Davis King, "
                  "public domain; the ImageNet architectures come from torchvision (BSD-3-Clause). "
                  "Faces in LFW: University of Massachusetts, Amherst, for research use. "

@@ -17,12 +17,16 @@ class ModelInfo:
 class EngineInfo:
     device: str
     encoders: list[str]  # every encoder name, in the registry's order
-    models: list[ModelInfo] = field(default_factory=list)
+    models: list[ModelInfo] = field(default_factory=list)  # the models every encoder shares (detector, landmarks)
     cards: list = field(default_factory=list)  # every encoder's EncoderCard, usable or not
 
     def unavailable(self) -> dict[str, str]:
         """Encoders that cannot be used here, with the reason (from their cards)."""
         return {c.name: c.unavailable for c in self.cards if c.unavailable}
+
+    def card(self, name: str):
+        """The EncoderCard of ``name``, or None when the engine did not list it."""
+        return next((c for c in self.cards if c.name == name), None)
 
 
 # The models used whatever the encoder (their licences are dlib's).
@@ -44,16 +48,13 @@ def leave_a_core_for_the_window() -> None:
 
 
 def engine_info() -> EngineInfo:
-    """The device's name, the encoders on offer (from their cards: no weights are loaded) and the
-    models with their licences."""
+    """The device's name, the encoders' cards (no weights are loaded) and the shared models."""
     leave_a_core_for_the_window()
     from facereid_engine.device import device_name
     from facereid_engine.encoders import cards
 
     every = cards()
-    models = list(FIXED_MODELS)
-    models += [ModelInfo(c.name, f"encoder '{c.name}'", c.description, c.licence) for c in every]
-    return EngineInfo(device_name(), [c.name for c in every], models, every)
+    return EngineInfo(device_name(), [c.name for c in every], list(FIXED_MODELS), every)
 
 
 def load_default_models() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtGui import QKeySequence
 
 from facereid_engine.device import device_name
-from facereid_gui.dialogs.about import AboutDialog
+from facereid_gui.dialogs.about import AboutDialog, escape
 from facereid_gui.main_window import page_class
 from facereid_gui.pages import PAGES
 
@@ -20,7 +20,7 @@ def test_pages_menus_status_and_about(make_window, qtbot):
     qtbot.waitUntil(lambda: window.engine is not None, timeout=60_000)
     assert window.device_label.text() == f"Device: {device_name()}"
     compare = window.page("Compare")
-    assert [compare.encoder_box.itemText(i) for i in range(compare.encoder_box.count())] == window.engine.encoders
+    assert compare.encoder_names() == window.engine.encoders
 
     menus = {a.text().replace("&", ""): a.menu() for a in window.menuBar().actions()}
     assert list(menus) == ["File", "View", "Help"]
@@ -36,5 +36,7 @@ def test_pages_menus_status_and_about(make_window, qtbot):
     for words in ("mmod_human_face_detector", "shape_predictor_5_face_landmarks", "public domain",
                   "BSD-3-Clause", device_name()):
         assert words.lower() in text.lower()
-    for name in window.engine.encoders:
-        assert f"encoder '{name}'" in text
+    for card in window.engine.cards:  # every encoder, from its card
+        assert f"<b>{escape(card.name)}</b>" in text
+        for words in (card.description, card.source, card.licence):
+            assert escape(words) in text
