@@ -50,6 +50,7 @@ class MainWindow(QMainWindow):
         self.pages: list[Page] = []
         for spec in PAGES:
             page = page_class(spec)(self.worker, self.settings)
+            page.engine_changed.connect(self._encoders_changed)
             self.pages.append(page)
             self.tabs.addTab(page, page.title)
         self.setCentralWidget(self.tabs)
@@ -126,6 +127,12 @@ class MainWindow(QMainWindow):
         self.device_label.setText(f"Device: {info.device}")
         for page in self.pages:
             page.engine_ready(info)
+
+    def _encoders_changed(self, info) -> None:
+        """A page changed the encoders on offer (a model was saved): every page, and About, learn of it."""
+        self.engine = info
+        for page in self.pages:
+            page.encoders_changed(info)
 
     def _engine_failed(self, exc: BaseException) -> None:
         self.statusBar().showMessage(f"The engine could not start: {exc}")

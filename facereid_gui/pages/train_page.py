@@ -1,16 +1,14 @@
 """Train: fine-tune a head on a frozen encoder, watch loss and validation accuracy live, save it as an encoder."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QPushButton, QSpinBox, QSplitter,
-                               QVBoxLayout, QWidget)
+                               QLineEdit, QPushButton, QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
-from ..widgets.mpl_canvas import make_canvas
+from ..jobs.train import TrainRequest, save_job, training_job
+from ..widgets.encoder_choice import fill_combo
 from ..widgets.path_row import path_row
 from ..widgets.run_controls import run_controls
+from ..widgets.training_chart import WAITING_TEXT, TrainingChart
 from .base import Page
 
 METHOD_WORDS = (
@@ -22,94 +20,9 @@ SOURCE_WORDS = (("pairs", "LFW-format pairs file"), ("identities", "Folder of pe
                 ("people", "LFW people file"))
 
 
-@dataclass(frozen=True)
-class TrainRequest:
-    """What the user asked for: data source, base encoder and training settings."""
-
-    kind: str  # "pairs", "identities" or "people"
-    path: str
-    images: str
-    base: str
-    method: str
-    seed: int
-    epochs: int | None
-
-
-def training_job(request: TrainRequest):
-    """Worker-side generator: read the data (checked before any work), then train; returns a TrainResult."""
-    from facereid_engine.progress import Progress
-    from facereid_engine.training import TrainConfig, load_training_data, train
-
-    yield Progress(0, 1, "reading the training data", {"stage": "read"})
-    source = {request.kind: request.path}
-    data = load_training_data(**source, images=request.images or None)
-    config = TrainConfig(method=request.method, seed=request.seed, epochs=request.epochs)
-    return (yield from train(data, request.base, config))
-
-
-def save_job(result, name: str):
-    """Worker-side: save the model, then the engine's new list of encoders (for every page)."""
-    from facereid_engine.training import save_trained
-
-    from ..jobs.startup import engine_info
-
-    full = save_trained(result, name)
-    return full, engine_info()
-
-
-class TrainingChart(QWidget):
-    """Loss (training and validation) and validation accuracy per epoch, redrawn as epochs arrive."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.canvas = make_canvas(7.0, 5.0, self)
-        QVBoxLayout(self).addWidget(self.canvas)
-        self.epochs: list[dict] = []
-        self.reference: float | None = None
-        self.live_draws = 0  # redraws while training ran (not counting the final one)
-        self.reset()
-
-    def reset(self, reference_label: str = "") -> None:
-        self.epochs, self.reference, self.reference_label = [], None, reference_label
-        self.live_draws = 0
-        self._draw()
-
-    def show_history(self, history: list[dict], reference: float | None, live: bool = True) -> None:
-        """Draw every epoch so far (``history``) and the plain distance's accuracy (``reference``)."""
-        self.epochs = list(history)
-        self.reference = reference
-        self.live_draws += int(live)
-        self._draw()
-
-    def _draw(self) -> None:
-        fig = self.canvas.figure
-        fig.clear()
-        self.loss_axes, self.accuracy_axes = fig.subplots(2, 1, sharex=True)
-        x = [r["epoch"] for r in self.epochs]
-        self.loss_axes.plot(x, [r["loss"] for r in self.epochs], "o-", ms=3, label="training")
-        self.loss_axes.plot(x, [r["val_loss"] for r in self.epochs], "o-", ms=3, label="validation")
-        self.loss_axes.set_ylabel("loss (cross-entropy)")
-        self.accuracy_axes.plot(x, [r["val_accuracy"] for r in self.epochs], "o-", ms=3, color="C2",
-                                label="validation accuracy")
-        if self.reference is not None:
-            self.accuracy_axes.axhline(self.reference, color="0.4", ls="--", lw=1, label=self.reference_label)
-        self.accuracy_axes.set_ylabel("validation accuracy")
-        self.accuracy_axes.set_xlabel("epoch")
-        for ax in (self.loss_axes, self.accuracy_axes):
-            ax.grid(alpha=0.3)
-            if self.epochs:
-                ax.legend(loc="best", fontsize="small")
-        if not self.epochs:
-            self.loss_axes.text(0.5, 0.5, "No training yet: choose data and press Train.", ha="center",
-                                va="center", color="0.4", transform=self.loss_axes.transAxes)
-        self.canvas.draw_idle()
-
-
 class TrainPage(Page):
     title = "Train"
     open_text = "Open Training Data…"
-    #: Emitted with the new encoder's name once a model is saved.
-    model_saved = Signal(str)
 
     def __init__(self, worker, settings, parent: QWidget | None = None) -> None:
         super().__init__(worker, settings, parent)
@@ -136,7 +49,7 @@ class TrainPage(Page):
         self.kind_box.setCurrentIndex(max(0, self.kind_box.findData(s.value("train/kind", "pairs"))))
 
         self.base_box = QComboBox()
-        self.base_box.addItem(str(s.value("train/base", "dlib")))
+        self.base_box.addItem(str(s.value("train/base", "dlib")), str(s.value("train/base", "dlib")))
         self.base_box.setToolTip("The frozen encoder whose embeddings are learnt from (cached after the first run)")
         self.method_box = QComboBox()
         for key, words in METHOD_WORDS:
@@ -197,10 +110,10 @@ class TrainPage(Page):
         self.images_row.setEnabled(self.kind_box.currentData() != "identities")
 
     def engine_ready(self, info) -> None:
-        current = self.base_box.currentText()
-        self.base_box.clear()
-        self.base_box.addItems([c.name for c in info.cards if c.family != "trained"])
-        self.base_box.setCurrentIndex(max(0, self.base_box.findText(current)))
+        """List every encoder but the trained ones as a base; one without weights here is listed, disabled,
+        with its reason as the tooltip."""
+        fill_combo(self.base_box, [c for c in info.cards if c.family != "trained"], self.base_box.currentData(),
+                   selectable_unavailable=False)
 
     # -- choosing data ------------------------------------------------------------------------
     def open(self) -> None:
@@ -224,7 +137,7 @@ class TrainPage(Page):
 
     def request(self) -> TrainRequest:
         return TrainRequest(self.kind_box.currentData(), self.path_edit.text().strip(),
-                            self.images_edit.text().strip(), self.base_box.currentText(),
+                            self.images_edit.text().strip(), self.base_box.currentData(),
                             self.method_box.currentData(), self.seed_box.value(), self.epochs_box.value() or None)
 
     # -- training -----------------------------------------------------------------------------
@@ -245,7 +158,7 @@ class TrainPage(Page):
         self.cancel_button.setEnabled(True)
         self.progress.setRange(0, 0)
         self.progress.show()
-        self.chart.reset(f"plain {request.base} distance")
+        self.chart.reset(f"plain {request.base} distance", WAITING_TEXT)
         self._say(f"Training a {self.method_box.currentText().lower()} on {request.base}…")
         self.worker.submit("train", lambda: training_job(request), label="Training",
                            on_result=self._trained, on_error=self._failed, on_progress=self._progress,
@@ -275,6 +188,8 @@ class TrainPage(Page):
         self.train_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         self.progress.hide()
+        if not self.chart.epochs:  # stopped before the first epoch: back to the empty state
+            self.chart.reset()
 
     def _trained(self, result) -> None:
         self._finished()
@@ -308,11 +223,8 @@ class TrainPage(Page):
     def _saved(self, value) -> None:
         full, info = value
         self.result = None
-        window = self.window()
-        for page in getattr(window, "pages", [self]):  # every page learns of the new encoder
-            page.engine_ready(info)
         self._say(f"Saved as <b>{full}</b>: choose it as the encoder in Compare, Albums or Charts.")
-        self.model_saved.emit(full)
+        self.engine_changed.emit(info)  # the window tells every page (this one too)
 
     def _save_failed(self, exc: BaseException) -> None:
         self.save_button.setEnabled(True)

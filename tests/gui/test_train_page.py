@@ -28,6 +28,9 @@ def test_train_watch_the_chart_save_and_find_the_encoder_in_compare(train, qtbot
     window, page = train
     assert page.base_box.currentText() == "dlib" and "dlib" in [page.base_box.itemText(i)
                                                                for i in range(page.base_box.count())]
+    # before the first run: a sentence where the chart will be, not empty axes
+    assert page.chart.is_empty() and page.chart.canvas is None
+    assert "No training yet" in page.chart.empty.text() and page.chart.empty.isVisible()
     page.method_box.setCurrentIndex(page.method_box.findData("pair"))
     page.epochs_box.setValue(30)
     page.train_button.click()
@@ -41,6 +44,7 @@ def test_train_watch_the_chart_save_and_find_the_encoder_in_compare(train, qtbot
     assert list(accuracy_line.get_xdata()) == list(range(len(page.result.history)))
     assert list(accuracy_line.get_ydata()) == [r["val_accuracy"] for r in page.result.history]
     assert page.chart.reference == pytest.approx(page.result.base_val_accuracy)
+    assert not page.chart.is_empty() and page.chart.canvas.isVisible()
     assert "Done: validation accuracy" in page.status.text()
 
     page.name_edit.setText("guipair")
@@ -48,9 +52,11 @@ def test_train_watch_the_chart_save_and_find_the_encoder_in_compare(train, qtbot
     wait_idle(qtbot, window)
     assert "Saved as <b>dlib+guipair</b>" in page.status.text()
     assert (models_dir() / "dlib+guipair.json").is_file()
+    # the window received the new list and told every page (and the About box)
+    assert "dlib+guipair" in window.engine.encoders
     compare = window.page("Compare")
-    names = [compare.encoder_box.itemText(i) for i in range(compare.encoder_box.count())]
-    assert "dlib+guipair" in names
+    assert "dlib+guipair" in compare.encoder_names()
+    assert "dlib+guipair" in window.page("Charts").encoder_names()
     compare.set_encoder("dlib+guipair")
     assert compare.encoder == "dlib+guipair"
     # a trained model is not offered as a base
@@ -76,6 +82,7 @@ def test_cancel_saves_nothing_and_errors_show_in_the_page(train, qtbot):
     wait_idle(qtbot, window)
     assert page.status.text().startswith("Could not train: ") and "folder of people not found" in page.status.text()
     assert page.train_button.isEnabled()
+    assert page.chart.is_empty() and "No training yet" in page.chart.empty.text()  # not "Training…" forever
 
 
 def test_launching_the_app_never_starts_training(make_window, qtbot, tmp_path):
