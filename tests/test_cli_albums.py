@@ -69,3 +69,32 @@ def test_text_summary_of_a_new_folder(tmp_path, capsys):
     assert lines[-1].startswith("error: bad.png: ")
     code, _, err = run_cli(capsys, tmp_path / "missing", "--library", tmp_path / "lib.sqlite")
     assert code == 2 and "folder not found" in err
+
+
+def test_undo_with_nothing_to_undo_and_names_with_control_characters(library, capsys):
+    code, out, _ = run_cli(capsys, "--library", library, "--undo")
+    assert code == 0 and out == "Nothing to undo.\n"
+    code, out, _ = run_cli(capsys, "--library", library, "--undo", "--json")
+    assert json.loads(out) == {"undone": None}
+    person = json.loads(run_cli(capsys, "--library", library, "--list", "--json")[1])["people"][0]["id"]
+    assert run_cli(capsys, "--library", library, "--rename", person, "Eve\nunsorted: 0 faces\x1b[2J\u202e")[0] == 0
+    code, out, _ = run_cli(capsys, "--library", library, "--list")
+    line = next(line for line in out.splitlines() if line.strip().startswith(str(person)))
+    assert "Eve\\nunsorted: 0 faces\\x1b[2J\\u202e:" in line and "\x1b" not in out
+    assert len(out.splitlines()) == 8                  # seven people and the unsorted line
+    assert json.loads(run_cli(capsys, "--library", library, "--list", "--json")[1])["people"][0]["name"] == \
+        "Eve\nunsorted: 0 faces\x1b[2J\u202e"          # JSON keeps the name as it is
+
+
+def test_retry_failed_reads_failed_photos_again(tmp_path, capsys):
+    folder = copy_photos(tmp_path / "p", ["enrollment/obama/obama.jpg"])
+    (folder / "bad.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    lib = tmp_path / "lib.sqlite"
+    assert run_cli(capsys, folder, "--library", lib, "--no-progress")[0] == 0
+    code, out, _ = run_cli(capsys, "--library", lib, "--retry-failed", "--no-progress")
+    assert code == 0 and out.startswith(f"2 photos in {folder}: 0 new, 0 changed, 1 unchanged; 0 faces found; "
+                                        f"1 could not be read")
+    (folder / "bad.jpg").unlink()
+    assert run_cli(capsys, folder, "--library", lib, "--no-progress")[0] == 0
+    code, out, _ = run_cli(capsys, "--library", lib, "--retry-failed", "--no-progress")
+    assert code == 0 and out == "No photo failed: nothing to read again.\n"

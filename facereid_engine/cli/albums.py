@@ -3,6 +3,7 @@
     facereid albums PHOTO_DIR [--library FILE] [--export DIR] [--json]   scan, group, summarise
     facereid albums --list | --suggest [--json]                           the library's people
     facereid albums --rename PERSON NAME | --merge PERSON PERSON... [--into PERSON] | --undo
+    facereid albums [PHOTO_DIR] --retry-failed                            read failed photos again
 
 PERSON is an id or a (unique) name.
 """
@@ -12,8 +13,10 @@ import argparse
 import json
 import os
 import sys
+import unicodedata
 
 from ..library import Library, LibraryError
+from . import dumps
 from .progressbar import drive
 
 
@@ -31,6 +34,8 @@ def register(subparsers) -> None:
                    help="detection detail: 'small' also finds small faces in large photos (slower)")
     p.add_argument("--encoder", default="dlib", help="encoder for new libraries (default: dlib)")
     p.add_argument("--regroup", action="store_true", help="regroup every face, even in a large library")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="read again the photos that could not be read before (of PHOTO_DIR, else of every folder)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     actions = p.add_mutually_exclusive_group()
     actions.add_argument("--list", action="store_true", help="list the people of the library")
@@ -43,7 +48,9 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with Library(args.library) as library:
+    # Listing never writes to the library file (nor to a file that is not a library).
+    readonly = bool(args.list or args.suggest)
+    with Library(args.library, readonly=readonly) as library:
         if args.rename:
             person = _person(library, args.rename[0])
             library.rename(person, args.rename[1])
@@ -55,12 +62,19 @@ def run(args: argparse.Namespace) -> int:
             kept = library.merge([_person(library, p) for p in args.merge], into=into)
             return _say(args, {"merged_into": kept})
         if args.undo:
-            return _say(args, {"undone": library.undo()})
+            undone = library.undo()
+            if undone is None and not args.json:
+                print("Nothing to undo.")
+                return 0
+            return _say(args, {"undone": undone})
         if args.suggest:
             return _say(args, {"suggestions": [{"person_a": s.person_a, "person_b": s.person_b,
                                                 "distance": round(s.distance, 4)} for s in library.suggestions(None)]})
         if args.list:
             return _list(library, args)
+        if args.retry_failed and not args.photo_dir:
+            _retry(library, args)
+            return 0
         if not args.photo_dir and not args.export:
             raise LibraryError("give PHOTO_DIR to scan, or one of --list, --suggest, --rename, --merge, --undo, --export")
         if args.photo_dir:
@@ -76,10 +90,23 @@ def _scan(library: Library, args) -> None:
     from ..library.scanning import DETAIL, ScanSettings
     max_side, upsample = DETAIL[args.detail]
     settings = ScanSettings(encoder=args.encoder, max_side=max_side, upsample=upsample,
-                            full_regroup=True if args.regroup else None)
+                            full_regroup=True if args.regroup else None, retry_errors=args.retry_failed)
     result = drive(library.scan_work(args.photo_dir, settings=settings), show=not args.no_progress)
     if not args.json:
         print(result.summary())
+
+
+def _retry(library: Library, args) -> None:
+    from ..library.scanning import ScanSettings
+    settings = ScanSettings(encoder=library.encoder, full_regroup=True if args.regroup else None)
+    results = drive(library.retry_failed_work(settings), show=not args.no_progress)
+    if args.json:
+        _say(args, {"retried": [{"folder": r.folder, "read": r.retried, "still_failing": len(r.errors)}
+                                for r in results]})
+    elif not results:
+        print("No photo failed: nothing to read again.")
+    for result in results if not args.json else ():
+        print(_printable(result.summary()))
 
 
 def _export(library: Library, args) -> None:
@@ -106,15 +133,14 @@ def _report(library: Library, args) -> None:
         out = {"people": [{"id": p.id, "name": p.name, "faces": [_face(f, root) for f in faces]} for p, faces in people],
                "unsorted": [_face(f, root) for f in unsorted],
                "errors": [{"photo": os.path.relpath(e.path, root), "error": e.error} for e in errors]}
-        json.dump(out, sys.stdout, indent=1, ensure_ascii=False)
-        print()
+        print(dumps(out, indent=1, ensure_ascii=False))
         return
     for person, faces in people:
         photos = len({f.path for f in faces})
-        print(f"{person.id:>6}  {person.display_name}: {len(faces)} faces in {photos} photos")
+        print(f"{person.id:>6}  {_printable(person.display_name)}: {len(faces)} faces in {photos} photos")
     print(f"unsorted: {len(unsorted)} faces")
     for e in errors:
-        print(f"error: {os.path.relpath(e.path, root)}: {e.error}")
+        print(_printable(f"error: {os.path.relpath(e.path, root)}: {e.error}"))
 
 
 def _list(library: Library, args) -> int:
@@ -123,7 +149,7 @@ def _list(library: Library, args) -> int:
         return _say(args, {"people": [{"id": p.id, "name": p.name, "faces": p.face_count, "photos": p.photo_count,
                                        "confirmed": p.confirmed_count} for p in people]})
     for p in people:
-        print(f"{p.id:>6}  {p.display_name}: {p.face_count} faces in {p.photo_count} photos"
+        print(f"{p.id:>6}  {_printable(p.display_name)}: {p.face_count} faces in {p.photo_count} photos"
               + (f" ({p.confirmed_count} confirmed)" if p.confirmed_count else ""))
     print(f"unsorted: {library.counts()['unsorted']} faces")
     return 0
@@ -131,15 +157,20 @@ def _list(library: Library, args) -> int:
 
 def _say(args, payload: dict) -> int:
     if args.json:
-        print(json.dumps(payload, ensure_ascii=False))
+        print(dumps(payload, ensure_ascii=False))
     else:
         for key, value in payload.items():
             if isinstance(value, list):
                 for item in value:
-                    print("  ".join(f"{k}={v}" for k, v in item.items()))
+                    print(_printable("  ".join(f"{k}={v}" for k, v in item.items())))
             else:
-                print(f"{key}: {value}")
+                print(_printable(f"{key}: {value}"))
     return 0
+
+
+def _printable(text: str) -> str:
+    """``text`` for a terminal: control characters (newlines, escapes, bidi marks) written as escapes."""
+    return "".join(repr(c)[1:-1] if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text)
 
 
 def _person(library: Library, text: str) -> int:
