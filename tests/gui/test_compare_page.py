@@ -139,3 +139,27 @@ def test_click_another_face_and_errors_in_the_pane(compare, qtbot, tmp_path):
     assert page.panes[1].message.text() == "The whole photo is used as the face."
     assert page.panes[1].view.boxes == [(0, 0, 199, 199)]
     assert page.result.verdict.text() in ("Same person", "Different people")
+
+
+def test_an_encoder_that_fails_to_load_is_said_once(make_window, qtbot, tmp_path, monkeypatch):
+    """Its card saw a weights file, but the file is not weights: the error is the encoder's, the
+    same for both photos, so it is said once under them, not in each pane."""
+    from facereid_engine.encoders.imagenet import weights_filename
+
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    (folder / weights_filename("squeezenet")).write_bytes(b"not a state dict")
+    monkeypatch.setenv("FACEREID_WEIGHTS_DIR", str(folder))
+    window = make_window()
+    page = window.page("Compare")
+    window.tabs.setCurrentWidget(page)
+    drop_paths(page.panes[0], list(SAME))
+    wait_idle(qtbot, window)
+    assert "squeezenet" not in window.engine.unavailable()
+    page.set_encoder("squeezenet")
+    wait_idle(qtbot, window)
+    assert page.result.verdict.text() == "" and all(not pane.error_text for pane in page.panes)
+    assert len(labels_saying(page, "cannot be used here")) == 1
+    assert str(folder / weights_filename("squeezenet")) in page.result.details.text()
+    page.set_encoder("dlib")
+    qtbot.waitUntil(lambda: verdict(page) == "Same person", timeout=3000)
