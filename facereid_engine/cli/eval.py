@@ -1,7 +1,6 @@
 """``facereid eval``: accuracy, ROC, EER and TAR@FAR of encoders x distances on a labelled pair set."""
 from __future__ import annotations
 
-import json
 import re
 import shlex
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 from ..distances import DISTANCES
 from ..encoders import DEFAULT_ENCODER
 from ..errors import FaceReIDError
+from . import dumps, int_range
 
 
 def register(sub) -> None:
@@ -31,14 +31,16 @@ def register(sub) -> None:
     p.add_argument("--distance", action="extend", nargs="+", metavar="D",
                    help=f"distance name(s) (default all: {', '.join(DISTANCES)})")
     p.add_argument("--flip", action="store_true", help="average each face's vector with its mirror image's")
+    p.add_argument("--detector", choices=("mmod", "yunet"), default="mmod",
+                   help="face detector (default mmod: dlib's CNN; yunet: OpenCV Zoo's YuNet)")
     p.add_argument("--out", metavar="DIR", help="write results.json and PNG charts into this folder")
     p.add_argument("--json", action="store_true", help="print the results as one JSON object")
-    p.add_argument("--folds", type=int, default=10, metavar="N", help="folds for --identities (default 10)")
-    p.add_argument("--pairs-per-fold", type=int, default=300, metavar="N",
+    p.add_argument("--folds", type=int_range(1), default=10, metavar="N", help="folds for --identities (default 10)")
+    p.add_argument("--pairs-per-fold", type=int_range(1), default=300, metavar="N",
                    help="matched (and as many mismatched) pairs per fold for --identities (default 300)")
     p.add_argument("--seed", type=int, default=0, help="seed of the --identities pairs (default 0)")
-    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="chips per encoder call")
-    p.add_argument("--workers", type=int, default=2, metavar="N", help="threads decoding and detecting ahead")
+    p.add_argument("--batch-size", type=int_range(1), default=32, metavar="N", help="chips per encoder call")
+    p.add_argument("--workers", type=int_range(1, 64), default=2, metavar="N", help="threads decoding and detecting ahead")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -122,6 +124,8 @@ def command_line(args) -> str:
     parts += ["--distance", *(args.distance or DISTANCES)]
     if args.flip:
         parts.append("--flip")
+    if args.detector != "mmod":
+        parts += ["--detector", args.detector]
     return shlex.join(parts)
 
 
@@ -137,17 +141,17 @@ def run(args) -> int:
             raise FaceReIDError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from None
     work = evaluate(pairs, args.encoder or [DEFAULT_ENCODER], args.distance or DISTANCES, train=train,
                     flip=args.flip, use_cache=not args.no_cache, batch_size=args.batch_size,
-                    workers=args.workers)
+                    workers=args.workers, detector=args.detector)
     evaluation = drive(work, show=not args.quiet)
     result = {"command": command_line(args), "finished": datetime.now().astimezone().isoformat(timespec="seconds"),
               **evaluation.to_json()}
     if out is not None:
-        (out / "results.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        (out / "results.json").write_text(dumps(result, indent=1) + "\n", encoding="utf-8")
         written = write_charts(evaluation, out)
         if not args.json:
             print(f"wrote {out / 'results.json'} and {len(written)} chart(s)", file=sys.stderr)
     if args.json:
-        print(json.dumps(result))
+        print(dumps(result))
     else:
         print(_table(evaluation))
     return 0

@@ -1,9 +1,8 @@
 """``facereid train``: fine-tune a head on a frozen encoder and save it as the encoder ``<base>+<name>``."""
 from __future__ import annotations
 
-import json
-
 from ..encoders import DEFAULT_ENCODER
+from . import dumps, finite_float
 
 
 def register(sub) -> None:
@@ -27,8 +26,8 @@ def register(sub) -> None:
     p.add_argument("--epochs", type=int, default=None, metavar="N", help="most epochs (default: the method's)")
     p.add_argument("--patience", type=int, default=None, metavar="N",
                    help="stop after N epochs without a better validation accuracy (default: the method's)")
-    p.add_argument("--weight-decay", type=float, default=None, metavar="W", help="default: the method's")
-    p.add_argument("--val-fraction", type=float, default=0.2, metavar="F",
+    p.add_argument("--weight-decay", type=finite_float, default=None, metavar="W", help="default: the method's")
+    p.add_argument("--val-fraction", type=finite_float, default=0.2, metavar="F",
                    help="share of the people kept for validation (default 0.2)")
     p.add_argument("--flip", action="store_true", help="average each face's embedding with its mirror image's")
     p.add_argument("--unfreeze", action="store_true",
@@ -56,7 +55,7 @@ def run(args) -> int:
     name = save_trained(result, args.name, overwrite=args.overwrite)
     summary = {"name": name, **result.summary()}
     if args.json:
-        print(json.dumps(summary))
+        print(dumps(summary))
     else:
         stop = "stopped early" if result.stopped_early else "ran all epochs"
         print(f"saved {name}: {args.method} on {args.base}, validation accuracy {result.val_accuracy:.4f} "
