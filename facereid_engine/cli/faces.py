@@ -2,25 +2,35 @@
 from __future__ import annotations
 
 import argparse
-import json
+import os
+import stat
 import sys
 
 from ..distances import DISTANCES
 from ..encoders import DEFAULT_ENCODER
-from ..errors import FaceReIDError
+from ..pipeline import DEFAULT_DETECTOR, DETECTORS
+from ..errors import ImageLoadError, NoFaceFoundError
+from . import dumps, finite_float, int_range, report_error
+
+#: Most doublings before detection: each one quadruples the pixels (4 is 256 times the image).
+MAX_UPSAMPLE = 4
 
 
 def _add_detector_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--upsample", type=int, default=0, metavar="N",
-                   help="double the image N times before detection to find small faces (slower)")
-    p.add_argument("--max-side", type=int, default=None, metavar="PX",
+    p.add_argument("--upsample", type=int_range(0, MAX_UPSAMPLE), default=0, metavar="N",
+                   help=f"double the image N times (0-{MAX_UPSAMPLE}) before detection to find small faces "
+                        "(slower)")
+    p.add_argument("--max-side", type=int_range(0), default=None, metavar="PX",
                    help="detect on a copy scaled down to this long side (default 2048; 0 = full size)")
+    p.add_argument("--detector", choices=DETECTORS, default=DEFAULT_DETECTOR,
+                   help=f"face detector (default {DEFAULT_DETECTOR}): mmod is dlib's CNN, yunet OpenCV Zoo's "
+                        "YuNet (faster; finds profiles)")
 
 
 def _pipeline_options(args) -> dict:
     from ..pipeline import DEFAULT_MAX_SIDE
     max_side = DEFAULT_MAX_SIDE if args.max_side is None else (args.max_side or None)
-    return {"upsample": args.upsample, "max_side": max_side}
+    return {"upsample": args.upsample, "max_side": max_side, "detector": args.detector}
 
 
 def register(sub) -> None:
@@ -31,7 +41,7 @@ def register(sub) -> None:
     p.add_argument("image2")
     p.add_argument("--encoder", default=DEFAULT_ENCODER)
     p.add_argument("--distance", default="euclidean", help=f"one of {', '.join(DISTANCES)} (or euclidean-l2)")
-    p.add_argument("--threshold", type=float, default=None, help="default: the calibrated threshold")
+    p.add_argument("--threshold", type=finite_float, default=None, help="default: the calibrated threshold")
     p.add_argument("--closest", action="store_true", help="compare every pair of faces, report the closest")
     p.add_argument("--face-crop", action="store_true", help="the images are already face crops")
     p.add_argument("--flip", action="store_true", help="average with the mirrored faces (slower, a bit better)")
@@ -57,11 +67,14 @@ def run_verify(args) -> int:
     from ..pipeline import get_pipeline
     from ..verify import verification
     pipe = get_pipeline(args.encoder, **_pipeline_options(args))
-    result = verification(args.image1, args.image2, encoder_name=args.encoder, distance_name=args.distance,
+    images = (args.image1, args.image2)
+    if args.face_crop:
+        images = tuple(_face_crop(path) for path in images)
+    result = verification(*images, encoder_name=args.encoder, distance_name=args.distance,
                           threshold=args.threshold, face_crop=args.face_crop,
                           compare="closest" if args.closest else "largest", flip=args.flip, pipeline=pipe)
     if args.json:
-        print(json.dumps(result.to_json()))
+        print(dumps(result.to_json()))
     else:
         verdict = "same person" if result else "different people"
         note = " (provisional threshold)" if result.threshold_provisional else ""
@@ -70,27 +83,75 @@ def run_verify(args) -> int:
     return 0 if result else 1
 
 
+def _face_crop(path: str):
+    """The image of a ``--face-crop`` argument; a blank (one uniform colour) image is no face crop."""
+    from ..images import load_image
+    image = load_image(path)
+    if (image == image[0, 0]).all():
+        raise NoFaceFoundError(path, "the image is blank (one uniform colour), not a face crop")
+    return image
+
+
+def _image_paths(paths: list[str]) -> list[tuple[str, str | None]]:
+    """(path, None) for each file to read, or (path, why) for what cannot be read as an image.
+
+    A folder is read recursively (its image files, sorted); what cannot be entered or read there
+    (unreadable folders, dangling links, special files) is reported, never silently skipped.
+    """
+    from ..images import SUPPORTED_EXTENSIONS
+    out: list[tuple[str, str | None]] = []
+    for path in paths:
+        if not os.path.isdir(path):
+            out.append((path, None))  # load_image says what is wrong with a missing or odd file
+            continue
+
+        def unreadable(exc: OSError, _out=out) -> None:
+            _out.append((exc.filename or path, f"cannot read the folder ({exc.strerror or exc})"))
+
+        for folder, dirs, files in os.walk(path, onerror=unreadable, followlinks=False):
+            dirs.sort()
+            for name in sorted(files):
+                full = os.path.join(folder, name)
+                if os.path.splitext(name)[1].lower() not in SUPPORTED_EXTENSIONS:
+                    continue
+                try:
+                    info = os.stat(full)
+                except OSError as exc:
+                    why = "a dangling link" if os.path.islink(full) else "cannot be read"
+                    out.append((full, f"{why} ({exc.strerror or exc})"))
+                    continue
+                out.append((full, None if stat.S_ISREG(info.st_mode) else "not a regular file"))
+            for name in dirs:
+                full = os.path.join(folder, name)
+                if os.path.islink(full):
+                    out.append((full, "a link to a folder: not followed"))
+    return out
+
+
 def run_faces(args) -> int:
     from ..images import load_image
     from ..pipeline import get_pipeline
     encoder = getattr(args, "encoder", DEFAULT_ENCODER)
     pipe = get_pipeline(encoder, **_pipeline_options(args))
     failed = 0
-    for path in args.images:
+    for path, why in _image_paths(args.images):
         try:
+            if why is not None:
+                raise ImageLoadError(path, why)
             image = load_image(path)
             faces = pipe.find_faces(image)
             if args.with_embedding:
                 faces = pipe.embed_faces(image, faces, flip=args.flip)
-        except FaceReIDError as exc:
+        except (KeyboardInterrupt, BrokenPipeError):
+            raise
+        except Exception as exc:  # one file's error is reported for that file; the others go on
             failed += 1
+            line = report_error(exc, subject=path)
             if args.json:
-                print(json.dumps({"path": path, "error": str(exc)}), flush=True)
-            print(f"facereid: error: {exc}", file=sys.stderr)
+                print(dumps({"path": path, "error": line}), flush=True)
             continue
         if args.json:
-            print(json.dumps({"path": path, "faces": [f.to_json(args.with_embedding) for f in faces]}),
-                  flush=True)
+            print(dumps({"path": path, "faces": [f.to_json(args.with_embedding) for f in faces]}), flush=True)
         else:
             print(f"{path}: {len(faces)} face(s)")
             for f in faces:
