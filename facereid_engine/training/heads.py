@@ -151,8 +151,53 @@ class MetricHead(nn.Module):
         return self.rule(_pair_distance(self.embed(a), self.embed(b)))
 
 
+#: Each method's head parameters (as stored in a model's JSON) and, for each, whether it is required,
+#: its type and the values it may take.
+HEAD_PARAMETERS: dict[str, dict[str, tuple[bool, type, str]]] = {
+    "concat": {"dim": (True, int, "positive"), "hidden": (False, int, "positive")},
+    "pair": {"dim": (True, int, "positive"), "hidden": (False, int, "positive"),
+             "dropout": (False, float, "fraction")},
+    "metric": {"dim": (True, int, "positive")},
+}
+
+
+def check_head_config(config) -> None:
+    """Raise ValueError (saying what is wrong) unless ``config`` is a head's config as :func:`build_head`
+    takes it: a known method and exactly its parameters, of the right types and ranges."""
+    if not isinstance(config, dict):
+        raise ValueError(f"the head is {type(config).__name__}, not an object of parameters")
+    kind = config.get("method")
+    if kind not in HEAD_PARAMETERS:
+        raise ValueError(f"unknown method {kind!r}: choose one of {', '.join(METHODS)}")
+    allowed = HEAD_PARAMETERS[kind]
+    extra = sorted(set(config) - set(allowed) - {"method"})
+    if extra:
+        raise ValueError(f"unknown parameter(s) {', '.join(map(repr, extra))} for a {kind!r} head "
+                         f"(it takes {', '.join(allowed)})")
+    for key, (required, kind_of, values) in allowed.items():
+        if key not in config:
+            if required:
+                raise ValueError(f"the {kind!r} head's parameter {key!r} is missing")
+            continue
+        value = config[key]
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if kind_of is int and not (number and float(value).is_integer()):
+            raise ValueError(f"head parameter {key!r} must be a whole number, not {value!r}")
+        if not number or not np.isfinite(value):
+            raise ValueError(f"head parameter {key!r} must be a finite number, not {value!r}")
+        if values == "positive" and not 0 < value <= 1_000_000:
+            raise ValueError(f"head parameter {key!r} must lie in 1..1000000, not {value!r}")
+        if values == "fraction" and not 0.0 <= value < 1.0:
+            raise ValueError(f"head parameter {key!r} must lie in [0, 1), not {value!r}")
+
+
 def build_head(config: dict) -> nn.Module:
-    """A head from its ``config`` (as stored in a trained model's JSON), weights not loaded."""
+    """A head from its ``config`` (as stored in a trained model's JSON), weights not loaded.
+
+    Raises ValueError when the config is not one (see :func:`check_head_config`)."""
+    check_head_config(config)
+    config = {k: int(v) if HEAD_PARAMETERS[config["method"]].get(k, (0, None))[1] is int else v
+              for k, v in config.items()}
     kind = config.get("method")
     params = {k: v for k, v in config.items() if k != "method"}
     if kind == "concat":

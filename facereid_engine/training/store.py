@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import math
 import os
 import pickle
 import re
@@ -21,7 +22,7 @@ from ..encoders.names import split_trained, trained_name
 from ..encoders.registry import forget_encoder, get_encoder
 from ..errors import FaceReIDError, ModelFileError, UnknownNameError
 from ..paths import models_dir
-from .heads import build_head
+from .heads import METHODS, build_head, check_head_config
 from .model import TrainedEncoder, trained_encoder
 from .train import TrainResult
 
@@ -114,10 +115,54 @@ def read_info(full: str) -> dict:
         info = json.loads(info_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelFileError(info_path, f"unreadable model description ({exc})") from None
+    if not isinstance(info, dict):
+        raise ModelFileError(info_path, "not a FaceReID model description (not a JSON object)")
     missing = [k for k in ("format", "base", "method", "head") if k not in info]
     if missing or info.get("format") != FORMAT:
         raise ModelFileError(info_path, f"not a FaceReID model description (missing {missing or 'format 1'})")
+    try:
+        _check_info(info)
+    except ValueError as exc:
+        raise ModelFileError(info_path, f"damaged model description: {exc}") from None
     return info
+
+
+def _check_info(info: dict) -> None:
+    """Raise ValueError unless every field that is read back has the type and values it is written with."""
+    from ..distances import DISTANCES
+
+    if not isinstance(info["base"], str) or not info["base"]:
+        raise ValueError(f"the base encoder must be a name, not {info['base']!r}")
+    if info["method"] not in METHODS:
+        raise ValueError(f"unknown method {info['method']!r}: choose one of {', '.join(METHODS)}")
+    check_head_config(info["head"])
+    if info["head"]["method"] != info["method"]:
+        raise ValueError(f"the head is a {info['head']['method']!r} head, the model a {info['method']!r} model")
+
+    def number(value, what: str, low: float, high: float) -> None:
+        if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+                or not low <= value <= high):
+            raise ValueError(f"{what} must be a number in {low:g}..{high:g}, not {value!r}")
+
+    chip = info.get("base_chip", {})
+    if not isinstance(chip, dict):
+        raise ValueError(f"base_chip must be an object, not {chip!r}")
+    if "size" in chip:
+        number(chip["size"], "base_chip.size", 8, 4096)
+        if not float(chip["size"]).is_integer():
+            raise ValueError(f"base_chip.size must be a whole number, not {chip['size']!r}")
+    if "padding" in chip:
+        number(chip["padding"], "base_chip.padding", 0, 10)
+    thresholds = info.get("thresholds", {})
+    if not isinstance(thresholds, dict):
+        raise ValueError(f"thresholds must be an object, not {thresholds!r}")
+    for distance, value in thresholds.items():
+        if distance not in DISTANCES:
+            raise ValueError(f"threshold for an unknown distance {distance!r}")
+        number(value, f"the {distance} threshold", 0, 1e6)
+    for key in ("data", "metrics", "split", "config"):
+        if key in info and not isinstance(info[key], dict):
+            raise ValueError(f"{key} must be an object, not {type(info[key]).__name__}")
 
 
 def load_trained_encoder(name: str, device: torch.device | str | None = None) -> TrainedEncoder:
