@@ -185,7 +185,7 @@ def load_shape_predictor_model(path: str | os.PathLike) -> ShapePredictorModel:
         raise ModelFileError(path, f"cannot read model file ({exc.strerror or exc})") from exc
     if cache.is_file():
         try:
-            with np.load(cache) as npz:
+            with np.load(cache, allow_pickle=False) as npz:
                 return ShapePredictorModel(**{name: npz[name] for name in ShapePredictorModel.__dataclass_fields__})
         except (OSError, ValueError, KeyError, TypeError):
             pass  # a damaged cache is rebuilt below

@@ -1,12 +1,15 @@
-"""Worker-side work of the Charts page: read a pair set, evaluate encoders on it, keep the last result."""
+"""Worker-side work of the Charts page: read a pair set, evaluate encoders on it, keep the last result
+(as JSON data: the cache is read as data, never as code)."""
 from __future__ import annotations
 
+import json
+import logging
 import os
-import pickle
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-CACHE_NAME = "charts-last-evaluation.pickle"
+CACHE_NAME = "charts-last-evaluation.json"
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,24 +60,34 @@ def cache_path() -> Path:
 
 def save_last(source: PairSource, evaluation) -> None:
     """Keep the last evaluation so that the page shows it again at the next start."""
+    from facereid_engine.evaluation.saved import evaluation_to_data
+
     path = cache_path()
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as f:
-        pickle.dump((source, evaluation), f, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    data = {"source": asdict(source), "evaluation": evaluation_to_data(evaluation)}
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, allow_nan=True)
     os.replace(tmp, path)
 
 
 def load_last():
-    """(source, evaluation) of the last run, or None when there is none (or it no longer loads)."""
+    """(source, evaluation) of the last run, or None when there is none or it cannot be used (a
+    damaged, foreign or older file is ignored with a note in the log, never run)."""
+    from facereid_engine.evaluation.saved import evaluation_from_data
+
     path = cache_path()
     if not path.is_file():
         return None
     try:
-        with open(path, "rb") as f:
-            source, evaluation = pickle.load(f)
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        fields = data["source"]
+        source = PairSource(str(fields["kind"]), str(fields["path"]), str(fields["images"]), int(fields["folds"]))
+        evaluation = evaluation_from_data(data["evaluation"])
         for by_distance in evaluation.results.values():
             for result in by_distance.values():
                 _ = result.points, result.auc, result.eer, result.tar_at_far
         return source, evaluation
-    except Exception:  # written by another version: evaluate again
+    except Exception as exc:  # noqa: BLE001 - whatever is in the file, the page starts without it
+        _log.warning("%s: the last evaluation cannot be read (%s: %s); it is ignored", path, type(exc).__name__, exc)
         return None
