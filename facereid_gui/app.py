@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
+    from facereid_engine.errors import FaceReIDError
+
     from .main_window import MainWindow
     from .resources import icon
 
@@ -47,7 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("FaceReID")
     app.setOrganizationName("FaceReID")
     app.setWindowIcon(icon("facereid"))
-    window = MainWindow()
+    try:
+        window = MainWindow()
+    except FaceReIDError as exc:  # e.g. FACEREID_HOME is not a folder: nothing can be kept, say why
+        print(f"facereid-gui: error: {exc}", file=sys.stderr)
+        return 2
     if args.screenshot:
         width, _, height = args.size.partition("x")
         window.resize(int(width), int(height))

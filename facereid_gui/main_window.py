@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import importlib
+import math
 from pathlib import Path
+from typing import Callable
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QByteArray, QSettings, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar, QTabWidget, QWidget
 
@@ -31,9 +33,98 @@ def settings_file() -> Path:
     return facereid_home() / "facereid-gui.ini"
 
 
-def open_settings() -> QSettings:
+class CheckedSettings(QSettings):
+    """The app's settings, read as data: :meth:`value` never hands back a value of another type than the
+    default's (or than :attr:`TYPES` says for keys read without a default). A damaged or hand-edited
+    entry (``page=abc``, ``geometry=garbage``, a list where a path belongs) gives the default instead,
+    and its key is noted in :attr:`damaged`, passed to :attr:`on_damaged` and removed from the file."""
+
+    #: Keys read without a default, and the type their value must have.
+    TYPES: dict[str, type] = {"window/geometry": QByteArray, "albums/library": str}
+
+    def __init__(self, path: str, fmt: QSettings.Format = QSettings.Format.IniFormat, parent=None) -> None:
+        super().__init__(path, fmt, parent)
+        self.damaged: list[str] = []
+        self.on_damaged: Callable[[str], None] | None = None
+
+    def value(self, key: str, defaultValue=None, type=None):  # noqa: A002, N803 (Qt's names)
+        try:
+            raw = super().value(key, defaultValue) if type is None else super().value(key, defaultValue, type)
+        except Exception:  # a value Qt itself cannot convert
+            return self._damage(key, defaultValue)
+        expected = self.TYPES.get(key) if defaultValue is None else builtins_type(defaultValue)
+        if expected is None or type is not None:
+            return raw
+        if raw is None:
+            return self._damage(key, defaultValue) if self.contains(key) else defaultValue
+        try:
+            return _coerce(raw, expected)
+        except (TypeError, ValueError, OverflowError):
+            return self._damage(key, defaultValue)
+
+    def _damage(self, key: str, default):
+        """Note a damaged entry and remove it (the next start is clean); return the default."""
+        if key not in self.damaged:
+            self.damaged.append(key)
+            self.remove(key)
+            if self.on_damaged is not None:
+                self.on_damaged(key)
+        return default
+
+
+def builtins_type(value) -> type:
+    return list if isinstance(value, (list, tuple)) else type(value)
+
+
+def _coerce(raw, expected: type):
+    """``raw`` (as an INI file gives it: mostly strings) as ``expected``; TypeError/ValueError if it is not one."""
+    if expected is bool:
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
+            return raw.strip().lower() == "true"
+        raise ValueError(raw)
+    if expected is int:
+        if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+            raise TypeError(raw)
+        value = int(raw)
+        if not -2**31 <= value < 2**31:  # what Qt's widgets take
+            raise OverflowError(raw)
+        return value
+    if expected is float:
+        if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+            raise TypeError(raw)
+        value = float(raw)
+        if not math.isfinite(value):
+            raise ValueError(raw)
+        return value
+    if expected is str:
+        if not isinstance(raw, str):
+            raise TypeError(raw)
+        return raw
+    if expected is list:
+        if isinstance(raw, str):
+            return [raw]  # QSettings gives a one-item list back as its item
+        if isinstance(raw, list) and all(isinstance(v, str) for v in raw):
+            return raw
+        raise TypeError(raw)
+    if not isinstance(raw, expected):
+        raise TypeError(raw)
+    return raw
+
+
+def open_settings() -> CheckedSettings:
     """The app's settings (an INI file next to FaceReID's library)."""
-    return QSettings(str(settings_file()), QSettings.Format.IniFormat)
+    return CheckedSettings(str(settings_file()), QSettings.Format.IniFormat)
+
+
+def checked(settings: QSettings | None) -> CheckedSettings:
+    """``settings`` (or the app's own) read through :class:`CheckedSettings`."""
+    if settings is None:
+        return open_settings()
+    if isinstance(settings, CheckedSettings):
+        return settings
+    return CheckedSettings(settings.fileName(), settings.format())
 
 
 class MainWindow(QMainWindow):
@@ -41,10 +132,17 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setWindowTitle("FaceReID")
         self.setWindowIcon(icon("facereid"))
-        self.settings = settings or open_settings()
+        self.settings = checked(settings)
+        self.settings.on_damaged = self._settings_damaged
         self.worker = EngineWorker(self)
         self.engine = None  # EngineInfo, once the worker has loaded the engine
+        try:
+            self._build()
+        except BaseException:
+            self.worker.shutdown()  # a running QThread destroyed with the window aborts the process
+            raise
 
+    def _build(self) -> None:
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.pages: list[Page] = []
@@ -54,16 +152,20 @@ class MainWindow(QMainWindow):
             self.pages.append(page)
             self.tabs.addTab(page, page.title)
         self.setCentralWidget(self.tabs)
-        self.tabs.setCurrentIndex(int(self.settings.value("window/page", 0)))
+        page = self.settings.value("window/page", 0)
+        if not 0 <= page < self.tabs.count():
+            page = self.settings._damage("window/page", 0)
+        self.tabs.setCurrentIndex(page)
         self.tabs.currentChanged.connect(self._page_changed)
 
         self._build_status_bar()
         self._build_menus()
         geometry = self.settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
+        if geometry is None or not self.restoreGeometry(geometry):
+            if geometry is not None:
+                self.settings._damage("window/geometry", None)
             self.resize(1280, 820)
+        self._settings_damaged()
         self.worker.activity.connect(self._show_activity)
         self.worker.job_progress.connect(self._show_progress)
         # Engine work starts once the window is on screen: importing the engine (torch) in the worker
@@ -71,6 +173,21 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(START_DELAY_MS, self._start_engine)
 
     # -- building -----------------------------------------------------------------------------
+    def _settings_damaged(self, key: str | None = None) -> None:
+        """Say in the status bar that settings could not be used and defaults replaced them."""
+        if not hasattr(self, "device_label"):
+            return  # the status bar is not built yet: said at the end of building
+        damaged = self.settings.damaged
+        if self.settings.status() != QSettings.Status.NoError:
+            self.settings_note = (f"The settings file {self.settings.fileName()} could not be read: "
+                                  "the default settings are used.")
+        elif damaged:
+            self.settings_note = (f"Damaged settings in {self.settings.fileName()} were replaced by their defaults: "
+                                  f"{', '.join(damaged)}.")
+        else:
+            return
+        self.statusBar().showMessage(self.settings_note)
+
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         self.activity_label = QLabel("")
