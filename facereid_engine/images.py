@@ -42,6 +42,9 @@ DEFAULT_MAX_BYTES: int = 2 * 1024**3
 # the warning would only reach the user's terminal. A process-wide filter, set once, because
 # ``warnings.catch_warnings`` is not thread-safe and photos are decoded in threads.
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+# Pillow's other warnings are about a file's damaged metadata ("Corrupt EXIF data"), which we read
+# defensively (see _orientation): they would only reach the terminal as noise.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
 
 #: Pixels converted at a time (one band of rows), so temporaries stay small whatever the image size.
 _BAND_PIXELS = 1 << 20
