@@ -46,6 +46,8 @@ __version__ = "0.1.0"
 # (facereid_engine.encoders.registry). A family outside the package calls register_family itself.
 ENCODER_FAMILY_MODULES = (
     "facereid_engine.encoders.dlib_resnet",
+    "facereid_engine.encoders.sface.family",
+    "facereid_engine.encoders.fused",
     "facereid_engine.encoders.imagenet",
     "facereid_engine.training.family",
 )

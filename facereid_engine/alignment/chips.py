@@ -187,3 +187,10 @@ def face_chips(image: np.ndarray, landmarks_list: Sequence[np.ndarray], size: in
     for i, lm in enumerate(landmarks_list):
         chips[i] = extract_chip(img, chip_transform(lm, size, padding))
     return chips[..., 0] if grey else chips
+
+
+def dlib_chips(image: np.ndarray, faces: Sequence, size: int = 150, padding: float = 0.25) -> np.ndarray:
+    """dlib-style chips ``(N, size, size, 3)`` for faces (objects with dlib ``landmarks``); N may be 0."""
+    if not len(faces):
+        return np.zeros((0, size, size, 3), dtype=np.uint8)
+    return face_chips(image, [f.landmarks for f in faces], size=size, padding=padding)

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
 import numpy as np
 
+from ..alignment.chips import dlib_chips
+
 
 class Encoder(ABC):
-    """An embedding model. ``embed`` takes aligned face chips and returns one vector per chip.
+    """An embedding model. ``chips`` cuts the aligned chips it wants out of an image, ``embed`` turns
+    chips into one vector each, ``mirror`` flips chips left to right (for flip-averaged embeddings).
 
     Attributes:
         name: registry name (``dlib``, ``resnet``, ``dlib+mymodel`` ...).
@@ -27,3 +31,12 @@ class Encoder(ABC):
     @abstractmethod
     def embed(self, chips: np.ndarray) -> np.ndarray:
         """Embed a batch of chips: uint8 array (N, chip_size, chip_size, 3) RGB -> float32 (N, dim)."""
+
+    def chips(self, image: np.ndarray, faces: Sequence) -> np.ndarray:
+        """The chips of ``faces`` (Face objects) in ``image``: by default dlib's, at this encoder's size
+        and padding, from each face's dlib landmarks."""
+        return dlib_chips(image, faces, self.chip_size, self.chip_padding)
+
+    def mirror(self, chips: np.ndarray) -> np.ndarray:
+        """The chips mirrored left to right."""
+        return np.ascontiguousarray(np.asarray(chips)[:, :, ::-1])

@@ -21,3 +21,8 @@ def calibrated_thresholds(encoder: str) -> dict[str, tuple[float, bool]]:
     """``{distance: (value, provisional)}`` recorded for ``encoder`` (empty when none is)."""
     entries = _table().get("thresholds", {}).get(encoder, {})
     return {distance: (float(e["value"]), bool(e.get("provisional", False))) for distance, e in entries.items()}
+
+
+def calibrated_value(encoder: str, key: str, default: float) -> float:
+    """Another calibrated number of ``encoder`` (a fused encoder's weight, say), or ``default``."""
+    return float(_table().get("parameters", {}).get(encoder, {}).get(key, {}).get("value", default))

@@ -139,26 +139,18 @@ def centre_box(width: int, height: int, fraction: float = FALLBACK_BOX_FRACTION)
     return (left, top, left + side - 1, top + side - 1)
 
 
-def _detect_many(pipeline, images: list[np.ndarray]) -> list[list]:
-    """Detections for several images, one network pass per image size when none needs downscaling."""
-    if pipeline.max_side is None or all(max(im.shape[:2]) <= pipeline.max_side for im in images):
-        return pipeline.detector.detect_batch(images, upsample=pipeline.upsample)
-    return [pipeline.detect(im) for im in images]
-
-
 def face_chips(pipeline, paths: Sequence[Path], how: str = "centre") -> list[tuple[np.ndarray, bool]]:
     """(chip, fallback) for each image: the chosen detected face, else the centre box treated as the
     face (landmarks from the shape predictor inside that box, chip cut from the whole image)."""
     images = [load_image(p) for p in paths]
     out = []
-    for image, found in zip(images, _detect_many(pipeline, images)):
+    for image, found in zip(images, pipeline.detect_many(images)):
         height, width = image.shape[:2]
         if found:
-            best = choose_face(found, width, height, how)
-            box, fallback = best.box, False
+            face, fallback = pipeline.complete(image, [choose_face(found, width, height, how)])[0], False
         else:
             box, fallback = centre_box(width, height), True
-        face = Face(box, float("nan"), pipeline.landmarks(image, [box])[0])
+            face = Face(box, float("nan"), pipeline.landmarks(image, [box])[0])
         out.append((pipeline.chips(image, [face])[0], fallback))
     return out
 
@@ -190,7 +182,8 @@ def embed_image_files(paths: Sequence[str | os.PathLike], pipeline, *, flip: boo
     unique = list(dict.fromkeys(_absolute(p) for p in paths))
     where = {p: i for i, p in enumerate(unique)}
     encoder = pipeline.encoder
-    variant = f"v{_VERSION};{face_choice};up{pipeline.upsample};side{pipeline.max_side}"
+    variant = (f"v{_VERSION};{face_choice};up{pipeline.upsample};side{pipeline.max_side}"
+               + ("" if pipeline.detector_name == "mmod" else f";{pipeline.detector_name}"))
     flips = (False, True) if flip else (False,)
     n = len(unique)
     yield Progress(0, n, "checking the embedding cache")
@@ -254,7 +247,7 @@ def _embed_missing(unique, files, todo, pipeline, have, face_choice, batch_size,
                     continue
                 rows = [batch[j] for j in need]
                 part = chips[need]
-                vectors[f][rows] = encoder.embed(np.ascontiguousarray(part[:, :, ::-1]) if f else part)
+                vectors[f][rows] = encoder.embed(encoder.mirror(part) if f else part)
                 if cache is not None:
                     cache.store([(files[i], vectors[f][i], fallback[i]) for i in rows], variant, f)
             done_count += len(batch)

@@ -187,9 +187,9 @@ def score_distances(encoder: str | Encoder, distance: str, pairs: PairSet, vecto
     return DistanceResult(name, distance, score, d, pairs.same.copy(), pairs.fold.copy(), tuple(far_targets))
 
 
-def _pipeline_for(encoder: str | Encoder):
+def _pipeline_for(encoder: str | Encoder, detector: str):
     from ..pipeline import FacePipeline
-    pipeline = FacePipeline(encoder)
+    pipeline = FacePipeline(encoder, detector=detector)
     _ = pipeline.encoder  # load now: an unavailable model fails before any work
     return pipeline
 
@@ -197,7 +197,7 @@ def _pipeline_for(encoder: str | Encoder):
 def evaluate(pairs: PairSet, encoders: Iterable[str | Encoder] = ("dlib",),
              distances: Sequence[str] = DISTANCES, *, train: PairSet | None = None, flip: bool = False,
              face_choice: str | None = None, use_cache: bool = True, batch_size: int = 32, workers: int = 2,
-             far_targets: tuple[float, ...] = FAR_TARGETS) -> Work[Evaluation]:
+             far_targets: tuple[float, ...] = FAR_TARGETS, detector: str = "mmod") -> Work[Evaluation]:
     """Evaluate each encoder with each distance on ``pairs`` (a generator; returns an :class:`Evaluation`).
 
     Args:
@@ -209,13 +209,14 @@ def evaluate(pairs: PairSet, encoders: Iterable[str | Encoder] = ("dlib",),
         face_choice: ``centre`` or ``largest`` (default: ``centre`` for pairs files, ``largest`` for
             folders of people).
         use_cache, batch_size, workers: see :func:`~.embedding_cache.embed_image_files`.
+        detector: ``mmod`` or ``yunet`` (see :class:`~facereid_engine.pipeline.FacePipeline`).
 
     Raises:
         ModelUnavailableError, UnknownNameError: before any image is read.
     """
     start = time.monotonic()
     names = [canonical_distance(d) for d in distances]
-    pipelines = [_pipeline_for(e) for e in encoders]
+    pipelines = [_pipeline_for(e, detector) for e in encoders]
     choice = face_choice or ("largest" if pairs.kind == "identities" else "centre")
     images = list(dict.fromkeys((*pairs.images, *(train.images if train is not None else ()))))
     where = {p: i for i, p in enumerate(images)}

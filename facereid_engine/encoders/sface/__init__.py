@@ -14,11 +14,11 @@ import torch
 from ...device import best_device, full_fp32
 from ...onnx import SFACE_FILE, load_zoo_model
 from ..base import Encoder
-from .align import align_crop, align_crops, similarity_transform, warp_affine
+from .align import align_crop, align_crops, sface_chips, similarity_transform, warp_affine
 from .net import CHIP_SIZE, EMBEDDING_DIM, SFaceNet, load_sface_weights
 
 __all__ = ["SFaceEncoder", "SFaceNet", "load_sface_encoder", "load_sface_net", "align_crop", "align_crops",
-           "similarity_transform", "warp_affine", "CHIP_SIZE", "EMBEDDING_DIM"]
+           "similarity_transform", "warp_affine", "sface_chips", "CHIP_SIZE", "EMBEDDING_DIM"]
 
 
 def load_sface_net() -> SFaceNet:
@@ -35,7 +35,8 @@ class SFaceEncoder(Encoder):
     chip_padding = 0.0  # not dlib's padded template: chips come from align_crops (ArcFace template)
     alignment = "opencv_sface"  # the chip geometry this encoder wants: see align.py
     description = ("SFace (Zhong et al., 2021; OpenCV Zoo face_recognition_sface_2021dec, int8 "
-                   "block-quantised): 112x112 chip aligned on YuNet's 5 landmarks -> 128-D. "
+                   "block-quantised): 112x112 chip aligned on YuNet's 5 keypoints (or dlib's landmarks) "
+                   "-> 128-D. "
                    "Ported to PyTorch from the ONNX file.")
     licence = ("Apache-2.0 (OpenCV Zoo). Training data not stated by OpenCV; the SFace paper uses "
                "CASIA-WebFace, VGGFace2 and MS1M (research-only terms).")
@@ -45,9 +46,9 @@ class SFaceEncoder(Encoder):
         self.batch_size = batch_size or (512 if self.device.type == "cuda" else 64)
         self.model = load_sface_net().to(self.device)
 
-    def chips(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-        """Chips (N, 112, 112, 3) from an RGB image and (N, 5, 2) YuNet landmarks."""
-        return align_crops(image, landmarks)
+    def chips(self, image: np.ndarray, faces) -> np.ndarray:
+        """Chips (N, 112, 112, 3) of faces: alignCrop on YuNet's keypoints, else on dlib's landmarks."""
+        return sface_chips(image, faces)
 
     def embed(self, chips: np.ndarray) -> np.ndarray:
         """uint8 (N, 112, 112, 3) RGB chips -> float32 (N, 128) SFace features."""

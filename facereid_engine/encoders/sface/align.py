@@ -113,3 +113,35 @@ def align_crops(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     if not len(points):
         return np.zeros((0, CHIP_SIZE, CHIP_SIZE) + image.shape[2:], dtype=np.uint8)
     return np.stack([align_crop(image, p) for p in points])
+
+
+# Where dlib's five landmarks (outer and inner corner of each eye, base of the nose) fall in SFace's
+# 112x112 frame: the mean over 296 LFW faces of dlib's landmarks mapped by the alignCrop transform of
+# YuNet's keypoints (benchmarks/bench_detectors.py). Used when a face has no YuNet keypoints (found by
+# MMOD, or stored by an older scan): the chip is then aligned on dlib's landmarks to this template.
+DLIB_TEMPLATE = np.array([[79.296, 53.125], [65.338, 53.692], [30.098, 53.618], [44.054, 53.943],
+                          [54.828, 80.297]])
+
+
+def fit_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """The least-squares similarity (Umeyama, no reflection) mapping points ``src`` to ``dst``, 2x3."""
+    src, dst = np.asarray(src, dtype=np.float64), np.asarray(dst, dtype=np.float64)
+    ms, md = src.mean(0), dst.mean(0)
+    s, d = src - ms, dst - md
+    u, sv, vt = np.linalg.svd(d.T @ s / len(src))
+    sign = np.array([1.0, 1.0 if np.linalg.det(u) * np.linalg.det(vt) > 0 else -1.0])
+    rotation = u @ np.diag(sign) @ vt
+    scale = (sv * sign).sum() / (s ** 2).sum(1).mean()
+    return np.hstack([scale * rotation, (md - scale * rotation @ ms)[:, None]])
+
+
+def sface_chips(image: np.ndarray, faces) -> np.ndarray:
+    """SFace chips (N, 112, 112, 3) of faces: from YuNet's keypoints as alignCrop cuts them, else from
+    dlib's landmarks fitted to :data:`DLIB_TEMPLATE`."""
+    chips = np.zeros((len(faces), CHIP_SIZE, CHIP_SIZE) + image.shape[2:], dtype=np.uint8)
+    for i, face in enumerate(faces):
+        if getattr(face, "keypoints", None) is not None:
+            chips[i] = align_crop(image, face.keypoints)
+        else:
+            chips[i] = warp_affine(image, fit_similarity(face.landmarks, DLIB_TEMPLATE), CHIP_SIZE)
+    return chips
