@@ -45,6 +45,7 @@ class FusedEncoder(Encoder):
         self.weight = fused_weight() if weight is None else float(weight)
         if not 0.0 <= self.weight <= 1.0:
             raise ValueError(f"the fused weight must lie in [0, 1], not {self.weight}")
+        self.cache_key = f"{NAME}@w{self.weight:g}"  # cached vectors of another weight are not these
         self.dlib = get_encoder("dlib", device=device)
         self.sface = get_encoder("sface", device=device)
 

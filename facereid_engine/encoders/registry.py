@@ -124,10 +124,15 @@ def _ensure_builtins() -> None:
 
 
 def families() -> list[EncoderFamily]:
-    """The registered families, built-in first."""
+    """The registered families: the built-in ones in ``ENCODER_FAMILY_MODULES`` order, then the others
+    in the order they registered."""
     _ensure_builtins()
+    import facereid_engine
+
+    order = {module: i for i, module in enumerate(facereid_engine.ENCODER_FAMILY_MODULES)}
     with _lock:
-        return list(_families.values())
+        registered = list(_families.values())
+    return sorted(registered, key=lambda f: order.get(type(f).__module__, len(order)))
 
 
 def family_of(name: str) -> EncoderFamily:
