@@ -76,6 +76,7 @@ class ComparePage(Page):
 
         self.encoder_box = QComboBox()
         self.encoder_box.setToolTip("The model that turns a face into a vector")
+        self.encoder_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         remembered = str(settings.value("compare/encoder", "dlib"))
         self.encoder_box.addItem(remembered, remembered)
         self.distance_box = QComboBox()
@@ -149,7 +150,10 @@ class ComparePage(Page):
             self._schedule()
 
     def set_encoder(self, name: str) -> None:
-        self.encoder_box.setCurrentIndex(self.encoder_box.findData(name))
+        index = self.encoder_box.findData(name)
+        if index < 0:
+            raise ValueError(f"{name!r} is not in the encoder list ({', '.join(self.encoder_names())})")
+        self.encoder_box.setCurrentIndex(index)
 
     def encoder_names(self) -> list[str]:
         """The encoders listed, usable or not, in order."""

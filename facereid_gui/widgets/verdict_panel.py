@@ -24,9 +24,10 @@ class VerdictPanel(QFrame):
         font.setBold(True)
         self.verdict.setFont(font)
         self.details = QLabel("")
-        self.details.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.details.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details.setMinimumHeight(self.details.fontMetrics().lineSpacing() * 3)  # room for a long reason
         self.decided_by = QLabel("")
         self.decided_by.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.decided_by.setToolTip("The encoder that turned both faces into the vectors compared")
@@ -53,11 +54,13 @@ class VerdictPanel(QFrame):
         self.encoder = None
         self.decided_by.setText("")
         self.verdict.setText("")
+        self.verdict.hide()  # the message alone, with room for a long reason
+        self.decided_by.hide()
         self.verdict.setStyleSheet("")
         self.details.setText(text)
-        if self.canvas is not None:
+        if self.canvas is not None:  # hidden, not left as an empty white box under the message
             self.canvas.figure.clear()
-            self.canvas.draw_idle()
+            self.canvas.hide()
 
     def show_verdict(self, same: bool, distance: float, threshold: float, distance_name: str,
                      encoder: str, reference=None) -> None:
@@ -66,6 +69,8 @@ class VerdictPanel(QFrame):
         self.distance = distance
         self.encoder = encoder
         self.verdict.setText("Same person" if same else "Different people")
+        self.verdict.show()
+        self.decided_by.show()
         self.verdict.setStyleSheet(f"color: {SAME_COLOUR if same else DIFFERENT_COLOUR};")
         self.decided_by.setText(f"decided by the encoder <b>{escape(encoder)}</b>")
         relation = "≤" if same else ">"  # NaN (never a match) shows as ">"
@@ -77,6 +82,7 @@ class VerdictPanel(QFrame):
         from facereid_engine.evaluation.charts import draw_histograms
 
         canvas = self._ensure_canvas()
+        canvas.show()
         figure = canvas.figure
         figure.clear()
         ax = figure.add_subplot(111)
