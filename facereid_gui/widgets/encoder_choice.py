@@ -63,6 +63,7 @@ def fill_checklist(widget: QListWidget, cards, ticked: set[str]) -> None:
         item.setToolTip(item_tooltip(card))
         if card.unavailable:
             item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled & ~Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Unchecked)  # a greyed box, aligned with the others
         else:
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if card.name in ticked else Qt.CheckState.Unchecked)
