@@ -92,7 +92,7 @@ class EvaluationChart(QWidget):
 
     def _rates(self, threshold: float) -> tuple[float, float]:
         d, same = self.selected.distances, self.selected.same
-        accepted = d <= threshold
+        accepted = d <= threshold  # is_same_person over an array: a NaN distance is never accepted
         n_same, n_diff = int(same.sum()), int((~same).sum())
         tpr = float(np.count_nonzero(accepted & same) / n_same) if n_same else 0.0
         fpr = float(np.count_nonzero(accepted & ~same) / n_diff) if n_diff else 0.0
