@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from .alignment.chips import dlib_chips
+from .defaults import DEFAULT_DETECTOR, DETECTORS
 from .detect import load_detector
 from .detect.yunet import YuNetDetector
 from .encoders import DEFAULT_ENCODER, Encoder, get_encoder
@@ -24,9 +25,6 @@ from .landmarks.predictor import load_shape_predictor
 # 12-megapixel photo findable at a fraction of the cost of the full image.
 DEFAULT_MAX_SIDE = 2048
 
-#: Face detectors: dlib's MMOD CNN (exact to dlib) and OpenCV Zoo's YuNet.
-DETECTORS = ("mmod", "yunet")
-DEFAULT_DETECTOR = "mmod"
 
 # YuNet finds faces from about 10 to 330 px wide in the image it is given (measured on LFW faces
 # resized: none above ~330 px). It runs on a copy of at most 640 px (finds faces down to ~1.6% of the

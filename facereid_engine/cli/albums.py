@@ -15,6 +15,7 @@ import os
 import sys
 import unicodedata
 
+from ..defaults import DEFAULT_DETECTOR, DEFAULT_ENCODER, DETECTORS
 from ..library import Library, LibraryError
 from . import dumps
 from .progressbar import drive
@@ -32,7 +33,12 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.add_argument("--detail", choices=("fast", "normal", "small"), default="normal",
                    help="detection detail: 'small' also finds small faces in large photos (slower)")
-    p.add_argument("--encoder", default="dlib", help="encoder for new libraries (default: dlib)")
+    p.add_argument("--encoder", default=None,
+                   help="encoder to group by (default: the library's, for a new library "
+                        f"{DEFAULT_ENCODER}); another one re-embeds the known faces and regroups")
+    p.add_argument("--detector", choices=DETECTORS, default=None,
+                   help=f"face detector for new photos (default {DEFAULT_DETECTOR}): mmod is dlib's CNN, "
+                        "yunet OpenCV Zoo's YuNet (faster; finds profiles)")
     p.add_argument("--regroup", action="store_true", help="regroup every face, even in a large library")
     p.add_argument("--retry-failed", action="store_true",
                    help="read again the photos that could not be read before (of PHOTO_DIR, else of every folder)")
@@ -89,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
 def _scan(library: Library, args) -> None:
     from ..library.scanning import DETAIL, ScanSettings
     max_side, upsample = DETAIL[args.detail]
-    settings = ScanSettings(encoder=args.encoder, max_side=max_side, upsample=upsample,
+    settings = ScanSettings(encoder=args.encoder or library.encoder, max_side=max_side, upsample=upsample,
+                            face_detector=args.detector or DEFAULT_DETECTOR,
                             full_regroup=True if args.regroup else None, retry_errors=args.retry_failed)
     result = drive(library.scan_work(args.photo_dir, settings=settings), show=not args.no_progress)
     if not args.json:

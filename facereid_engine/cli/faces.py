@@ -8,7 +8,7 @@ import sys
 
 from ..distances import DISTANCES
 from ..encoders import DEFAULT_ENCODER
-from ..pipeline import DEFAULT_DETECTOR, DETECTORS
+from ..defaults import DEFAULT_DETECTOR, DETECTORS
 from ..errors import ImageLoadError, NoFaceFoundError
 from . import dumps, finite_float, int_range, report_error
 

@@ -36,6 +36,7 @@ __all__ = ["GroupSettings", "group_faces", "attach", "suggest_merges", "knn", "k
 
 # Measured on dlib descriptors (benchmarks/bench_albums_lfw.py: LFW people with >= 10 images, and all
 # of LFW); other encoders are scaled by the ratio of their same-person threshold to dlib's 0.6.
+_SCALE_REFERENCE = "dlib"  # the encoder the distances below were measured with
 _DLIB = dict(threshold=0.62, tight_threshold=0.48, join_threshold=0.62, suggest_threshold=0.70)
 # The pair cut goes from ``threshold`` (up to GROUPS_LOOSE groups at the tight cut) down to
 # ``tight_threshold`` (GROUPS_TIGHT groups and more), linearly in the logarithm of the count.
@@ -86,7 +87,7 @@ class GroupSettings:
         if unknown:
             raise FaceReIDError(f"unknown group setting {sorted(unknown)[0]!r}: choose from {', '.join(sorted(known))}")
         base = cls()
-        if encoder != "dlib":
+        if encoder != _SCALE_REFERENCE:
             from ..thresholds import default_threshold
             scale = default_threshold(encoder, "euclidean")[0] / 0.6
             base = replace(base, **{k: v * scale for k, v in _DLIB.items()})

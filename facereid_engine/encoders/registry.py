@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..defaults import DEFAULT_ENCODER
 from ..device import best_device
 from ..errors import UnknownNameError
 from .base import Encoder
 
-DEFAULT_ENCODER = "dlib"
 
 # Used for a distance that a card has no calibrated threshold for (marked provisional).
 FALLBACK_THRESHOLDS = {"euclidean": 0.6, "euclidean_l2": 0.45, "cosine": 0.1}

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..distances import DISTANCES, canonical_distance, paired
 from .embedding_cache import ImageEmbeddings, embed_image_files
-from ..encoders import Encoder
+from ..encoders import DEFAULT_ENCODER, Encoder
 from .metrics import OperatingPoints, auc, equal_error_rate, histograms, operating_points, tar_at_far
 from .pairsets import PairSet
 from ..progress import Progress, Work
@@ -194,7 +194,7 @@ def _pipeline_for(encoder: str | Encoder, detector: str):
     return pipeline
 
 
-def evaluate(pairs: PairSet, encoders: Iterable[str | Encoder] = ("dlib",),
+def evaluate(pairs: PairSet, encoders: Iterable[str | Encoder] = (DEFAULT_ENCODER,),
              distances: Sequence[str] = DISTANCES, *, train: PairSet | None = None, flip: bool = False,
              face_choice: str | None = None, use_cache: bool = True, batch_size: int = 32, workers: int = 2,
              far_targets: tuple[float, ...] = FAR_TARGETS, detector: str = "mmod") -> Work[Evaluation]:

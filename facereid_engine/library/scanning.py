@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from ..defaults import DEFAULT_DETECTOR, DEFAULT_ENCODER
 from ..errors import FaceReIDError
 from .types import FaceRecord, GroupStats, PhotoError
 from ..progress import Progress, Work
@@ -52,7 +53,8 @@ class ScanSettings:
     the full-resolution photo. See :data:`DETAIL` for the presets.
     """
 
-    encoder: str = "dlib"
+    encoder: str = DEFAULT_ENCODER
+    face_detector: str = DEFAULT_DETECTOR  # mmod or yunet (see pipeline.FacePipeline)
     max_side: int | None = 2048
     upsample: int = 0
     group: bool = True            # regroup the albums at the end
@@ -63,11 +65,11 @@ class ScanSettings:
     @property
     def detector(self) -> str:
         """The label stored with each photo: how its faces were detected."""
-        return detector_label(self.max_side, self.upsample)
+        return detector_label(self.face_detector, self.max_side, self.upsample)
 
 
-def detector_label(max_side: int | None, upsample: int) -> str:
-    return f"mmod max_side={max_side} upsample={upsample}"
+def detector_label(name: str, max_side: int | None, upsample: int) -> str:
+    return f"{name} max_side={max_side} upsample={upsample}"
 
 
 #: Detection presets, name -> (max_side, upsample), measured on a 12 MP photo (4032 x 3024) on 2 CPU
@@ -238,8 +240,10 @@ def scan_work(library, folder: str | os.PathLike, settings: ScanSettings | None 
         library.set_meta("encoder", settings.encoder)
     if pipeline is None and todo:
         from ..pipeline import FacePipeline
-        pipeline = FacePipeline(settings.encoder, upsample=settings.upsample, max_side=settings.max_side)
-    detector = detector_label(getattr(pipeline, "max_side", settings.max_side),
+        pipeline = FacePipeline(settings.encoder, detector=settings.face_detector, upsample=settings.upsample,
+                                max_side=settings.max_side)
+    detector = detector_label(getattr(pipeline, "detector_name", settings.face_detector),
+                              getattr(pipeline, "max_side", settings.max_side),
                               getattr(pipeline, "upsample", settings.upsample))
     total = len(todo)
     yield Progress(0, total, f"{total} photos to scan, {result.unchanged} unchanged", {"faces": 0, "errors": 0})

@@ -8,13 +8,13 @@ from typing import Sequence
 
 import numpy as np
 
+from ..defaults import DEFAULT_ENCODER
 from .corrections import CorrectionsMixin
 from .database import Database
 from .photos import PhotosMixin, under
 from .schema import VISIBLE, LibraryError
 from .types import FaceInfo, FacesToGroup, PhotoError, Person
 
-DEFAULT_ENCODER = "dlib"
 
 _FACE_COLUMNS = ("f.id, f.photo_id, ph.path, f.left, f.top, f.right, f.bottom, f.score, f.sharpness, "
                  "a.person_id, COALESCE(a.confirmed, 0)")

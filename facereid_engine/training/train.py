@@ -25,6 +25,7 @@ from torch import nn
 
 from ..distances import DISTANCES, paired
 from ..encoders.names import is_trained
+from ..encoders.registry import DEFAULT_ENCODER
 from ..errors import FaceReIDError
 from ..evaluation.metrics import accuracy_at, best_threshold
 from ..progress import Progress, Work
@@ -265,7 +266,7 @@ def calibrate_thresholds(head: MetricHead, emb: torch.Tensor, left: np.ndarray, 
     return {name: best_threshold(paired(z[left], z[right], name), same)[0] for name in DISTANCES}
 
 
-def train(data: TrainingData | Split, base: str = "dlib", config: TrainConfig | None = None, *,
+def train(data: TrainingData | Split, base: str = DEFAULT_ENCODER, config: TrainConfig | None = None, *,
           embeddings: np.ndarray | None = None, flip: bool = False) -> Work[TrainResult]:
     """Train a head of ``config.method`` on ``base``'s embeddings of ``data``.
 
