@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import stat
 import sys
 
 from ..distances import DISTANCES
@@ -95,36 +94,18 @@ def _face_crop(path: str):
 def _image_paths(paths: list[str]) -> list[tuple[str, str | None]]:
     """(path, None) for each file to read, or (path, why) for what cannot be read as an image.
 
-    A folder is read recursively (its image files, sorted); what cannot be entered or read there
-    (unreadable folders, dangling links, special files) is reported, never silently skipped.
+    A folder is read recursively (its image files, sorted; see :func:`~facereid_engine.folders.find_images`);
+    what cannot be entered or read there (unreadable folders, dangling links, special files) is
+    reported, never silently skipped.
     """
-    from ..images import SUPPORTED_EXTENSIONS
+    from ..folders import find_images
     out: list[tuple[str, str | None]] = []
     for path in paths:
         if not os.path.isdir(path):
             out.append((path, None))  # load_image says what is wrong with a missing or odd file
             continue
-
-        def unreadable(exc: OSError, _out=out) -> None:
-            _out.append((exc.filename or path, f"cannot read the folder ({exc.strerror or exc})"))
-
-        for folder, dirs, files in os.walk(path, onerror=unreadable, followlinks=False):
-            dirs.sort()
-            for name in sorted(files):
-                full = os.path.join(folder, name)
-                if os.path.splitext(name)[1].lower() not in SUPPORTED_EXTENSIONS:
-                    continue
-                try:
-                    info = os.stat(full)
-                except OSError as exc:
-                    why = "a dangling link" if os.path.islink(full) else "cannot be read"
-                    out.append((full, f"{why} ({exc.strerror or exc})"))
-                    continue
-                out.append((full, None if stat.S_ISREG(info.st_mode) else "not a regular file"))
-            for name in dirs:
-                full = os.path.join(folder, name)
-                if os.path.islink(full):
-                    out.append((full, "a link to a folder: not followed"))
+        found = find_images(path)
+        out.extend(sorted([(p, None) for p in found.photos] + list(found.problems)))
     return out
 
 

@@ -2,7 +2,7 @@
 
 The layer records come from :mod:`facereid_engine.dlib.layers`; this module reads the two records
 that are particular to the MMOD network (``loss_mmod_`` options and ``input_rgb_image_pyramid``)
-and checks the layer sequence against the detector's architecture (shared docs/dlib-models.md).
+and checks the layer sequence against the detector's architecture (docs/dlib-models.md in the repository).
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A checked reader of dlib's serialization format (see shared docs/dlib-models.md).
+"""A checked reader of dlib's serialization format (see docs/dlib-models.md in the repository).
 
 Only primitives live here: integers, floats, bools, strings, tensors. The network and shape
 predictor readers build on :class:`DlibReader`.

@@ -1,6 +1,6 @@
 """Read a dlib network file (``serialize(net)`` of a dlib DNN) into plain numpy layer records.
 
-A file holds, in this order (shared docs/dlib-models.md):
+A file holds, in this order (docs/dlib-models.md in the repository):
 the loss layer (version 1, its name and options); the version integer of every nested layer from the
 output side to the input side (2 ordinary, 1 tag / skip, 3 the layer on the input); the input layer;
 then each ordinary layer's record from the input side to the output side, each followed by three

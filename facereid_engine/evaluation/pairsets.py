@@ -15,10 +15,7 @@ import numpy as np
 
 from ..errors import DataFileError
 
-try:  # the engine's list of image types, when the images module is there
-    from ..images import SUPPORTED_EXTENSIONS as _IMAGE_EXTENSIONS
-except ImportError:  # pragma: no cover - images.py is part of the engine
-    _IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+from ..folders import find_images
 
 # Image file names of the LFW format are ``<name>_<number:04d><extension>``; ``.jpg`` is tried first.
 _LFW_EXTENSIONS = (".jpg", ".jpeg", ".png")
@@ -236,13 +233,7 @@ def read_pairs_file(path: str | os.PathLike, images: str | os.PathLike | None = 
 # A folder with one sub-folder per person
 # ---------------------------------------------------------------------------------------------
 def _person_images(folder: Path) -> list[Path]:
-    out = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        out.extend(Path(dirpath) / f for f in sorted(filenames)
-                   if not f.startswith(".") and Path(f).suffix.lower() in _IMAGE_EXTENSIONS
-                   and os.path.isfile(os.path.join(dirpath, f)))
-    return out
+    return [Path(p) for p in find_images(folder).photos]
 
 
 def _assign_folds(counts: list[int], n_folds: int, rng: np.random.Generator) -> list[int]:

@@ -18,7 +18,6 @@
 """
 from __future__ import annotations
 
-import heapq
 import io
 import os
 import time
@@ -30,6 +29,7 @@ from PIL import Image
 
 from ..defaults import DEFAULT_DETECTOR, DEFAULT_ENCODER
 from ..errors import FaceReIDError
+from ..folders import find_images
 from .types import FaceRecord, GroupStats, PhotoError
 from ..progress import Progress, Work
 
@@ -120,58 +120,9 @@ def walk_photos(folder: str | os.PathLike) -> list[str]:
 
 
 def find_photos(folder: str | os.PathLike) -> tuple[list[str], dict[str, str]]:
-    """(photos, aliases) under ``folder``: each photo file once, under its canonical path, sorted;
-    ``aliases`` maps every other path of a found file to its canonical one.
-
-    Hidden files and folders are skipped. Links to folders outside ``folder`` are followed (after
-    the real tree, smallest path first), never a folder twice (symbolic-link loops); links to
-    folders inside it are not (the folder is found under its own path). A file reached by several
-    paths keeps the one reached without a link, else the smallest, whatever the walk order.
-    """
-    from ..images import SUPPORTED_EXTENSIONS
-    root = os.path.realpath(folder)
-    inside = root.rstrip(os.sep) + os.sep
-    paths: dict[tuple[int, int], list[tuple[bool, str]]] = {}
-    walked: set[tuple[int, int]] = set()
-    links: list[str] = []
-
-    def walk(top: str, via_link: bool) -> None:
-        stack = [top]
-        while stack:
-            current = stack.pop()
-            try:
-                st = os.stat(current)
-                if (st.st_dev, st.st_ino) in walked:
-                    continue
-                walked.add((st.st_dev, st.st_ino))
-                entries = sorted(os.scandir(current), key=lambda e: e.name)
-            except OSError:
-                continue
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                try:
-                    link = entry.is_symlink()
-                    if entry.is_dir():
-                        (heapq.heappush(links, entry.path) if link else stack.append(entry.path))
-                    elif entry.is_file() and os.path.splitext(entry.name)[1].lower() in SUPPORTED_EXTENSIONS:
-                        st = entry.stat()
-                        paths.setdefault((st.st_dev, st.st_ino), []).append((via_link or link, entry.path))
-                except OSError:
-                    continue
-
-    walk(root, False)
-    while links:
-        link = heapq.heappop(links)
-        real = os.path.realpath(link)
-        if real != root and not real.startswith(inside):
-            walk(link, True)
-    photos, aliases = [], {}
-    for found in paths.values():
-        found.sort()
-        photos.append(found[0][1])
-        aliases.update({path: found[0][1] for _, path in found[1:]})
-    return sorted(photos), aliases
+    """(photos, aliases) under ``folder``: see :func:`facereid_engine.folders.find_images`."""
+    found = find_images(folder)
+    return found.photos, found.aliases
 
 
 def sharpness(chip: np.ndarray) -> float:

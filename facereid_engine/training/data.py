@@ -17,10 +17,7 @@ import numpy as np
 from ..errors import DataFileError
 from ..evaluation.pairsets import PairSetError, read_pairs_file
 
-try:
-    from ..images import SUPPORTED_EXTENSIONS as _IMAGE_EXTENSIONS
-except ImportError:  # pragma: no cover - images.py is part of the engine
-    _IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+from ..folders import find_images
 
 #: LFW files that hold test pairs or test people (View 1 test, View 2): never trained on.
 LFW_TEST_FILES = frozenset({"pairsDevTest.txt", "pairs.txt", "peopleDevTest.txt", "people.txt"})
@@ -164,12 +161,7 @@ def from_people_file(path: str | os.PathLike, images: str | os.PathLike | None =
 
 
 def _images_in(folder: Path) -> list[Path]:
-    out = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        out.extend(Path(dirpath) / f for f in sorted(filenames)
-                   if not f.startswith(".") and Path(f).suffix.lower() in _IMAGE_EXTENSIONS)
-    return out
+    return [Path(p) for p in find_images(folder).photos]
 
 
 def from_identities(folder: str | os.PathLike) -> TrainingData:
