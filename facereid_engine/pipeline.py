@@ -34,6 +34,12 @@ YUNET_MAX_SIDE = 640
 YUNET_COARSE_SIDE = 320
 _MERGE_IOU = 0.3
 
+# Small pictures (scans of prints, thumbnails, web images) are doubled before detection until their
+# short side reaches this (at most AUTO_UPSAMPLE_MAX times), so that a face filling the picture is
+# found: MMOD misses faces under ~60 px, YuNet under ~10 px but is surer above ~40 px.
+AUTO_UPSAMPLE_SIDE = {"mmod": 200, "yunet": 128}
+AUTO_UPSAMPLE_MAX = 2
+
 
 def _scale_box(box: Box, sx: float, sy: float) -> Box:
     """Map an inclusive box found on an image scaled by ``sx``, ``sy`` back to the original image."""
@@ -69,19 +75,20 @@ class FacePipeline:
         detector: ``mmod`` (dlib's CNN, exact to dlib) or ``yunet`` (OpenCV Zoo's YuNet: faster, finds
             profiles, gives the five keypoints SFace is aligned on). dlib's five landmarks always come
             from dlib's shape predictor, inside the box the detector found.
-        upsample: how many times the image is doubled before detection (finds smaller faces).
+        upsample: how many times the image is doubled before detection (finds smaller faces);
+            ``None`` (the default) doubles small pictures only (see :data:`AUTO_UPSAMPLE_SIDE`).
         max_side: detect on a copy scaled down to this long side (``None``: always full size).
         device: torch device for the detector and encoder (default: the best available).
     """
 
     def __init__(self, encoder: str | Encoder = DEFAULT_ENCODER, *, detector: str = DEFAULT_DETECTOR,
-                 upsample: int = 0, max_side: int | None = DEFAULT_MAX_SIDE, device=None):
+                 upsample: int | None = None, max_side: int | None = DEFAULT_MAX_SIDE, device=None):
         if detector not in DETECTORS:
             raise UnknownNameError(f"unknown detector {detector!r}: choose one of {', '.join(DETECTORS)}")
         self._encoder_name = encoder if isinstance(encoder, str) else encoder.name
         self._encoder = encoder if isinstance(encoder, Encoder) else None
         self.detector_name = detector
-        self.upsample = int(upsample)
+        self.upsample = None if upsample is None else int(upsample)
         if detector == "yunet" and max_side == DEFAULT_MAX_SIDE:
             max_side = YUNET_MAX_SIDE  # each detector's own default
         self.max_side = max_side
@@ -116,12 +123,22 @@ class FacePipeline:
         return self._shape_predictor
 
     # -- stages ------------------------------------------------------------------------------
+    def upsample_for(self, image: np.ndarray) -> int:
+        """How many times ``image`` is doubled before detection (the fixed ``upsample``, else the
+        automatic rule for small pictures)."""
+        if self.upsample is not None:
+            return self.upsample
+        short, n = min(image.shape[:2]), 0
+        while n < AUTO_UPSAMPLE_MAX and short * 2 ** n < AUTO_UPSAMPLE_SIDE[self.detector_name]:
+            n += 1
+        return n
+
     def _scale(self, image: np.ndarray) -> float:
         """The factor the image is resized by for detection (upsampling included for YuNet)."""
         long_side = max(image.shape[:2])
         scale = 1.0 if self.max_side is None or long_side <= self.max_side else self.max_side / long_side
         if self.detector_name == "yunet":
-            scale *= 2 ** self.upsample  # MMOD upsamples inside, as dlib does
+            scale *= 2 ** self.upsample_for(image)  # MMOD upsamples inside, as dlib does
         return scale
 
     def detect(self, image: np.ndarray) -> list[Detection]:
@@ -133,10 +150,11 @@ class FacePipeline:
         scales = [self._scale(im) for im in images]
         coarse = self.detector_name == "yunet" and any(max(im.shape[:2]) * s > YUNET_COARSE_SIDE
                                                         for im, s in zip(images, scales))
-        if all(s == 1.0 for s in scales) and not coarse:
+        ups = {self.upsample_for(im) for im in images} if self.detector_name == "mmod" else {0}
+        if all(s == 1.0 for s in scales) and not coarse and len(ups) == 1:
             if self.detector_name == "yunet":
                 return [_yunet_faces(found) for found in self.detector.detect_batch(images)]
-            return self.detector.detect_batch(images, upsample=self.upsample)
+            return self.detector.detect_batch(images, upsample=ups.pop())
         return [self._detect_scaled(im, s) for im, s in zip(images, scales)]
 
     def _detect_scaled(self, image: np.ndarray, scale: float) -> list[Detection]:
@@ -149,7 +167,7 @@ class FacePipeline:
         height, width = image.shape[:2]
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         resized = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BILINEAR))
-        found = self.detector.detect(resized, upsample=self.upsample)
+        found = self.detector.detect(resized, upsample=self.upsample_for(resized))
         return [Detection(_scale_box(d.box, scale, scale), d.score) for d in found]
 
     def _yunet_at(self, image: np.ndarray, scale: float) -> list[Face]:

@@ -16,9 +16,9 @@ MAX_UPSAMPLE = 4
 
 
 def _add_detector_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--upsample", type=int_range(0, MAX_UPSAMPLE), default=0, metavar="N",
+    p.add_argument("--upsample", type=int_range(0, MAX_UPSAMPLE), default=None, metavar="N",
                    help=f"double the image N times (0-{MAX_UPSAMPLE}) before detection to find small faces "
-                        "(slower)")
+                        "(slower; default: small pictures only)")
     p.add_argument("--max-side", type=int_range(0), default=None, metavar="PX",
                    help="detect on a copy scaled down to this long side (default 2048; 0 = full size)")
     p.add_argument("--detector", choices=DETECTORS, default=DEFAULT_DETECTOR,

@@ -182,7 +182,8 @@ def embed_image_files(paths: Sequence[str | os.PathLike], pipeline, *, flip: boo
     unique = list(dict.fromkeys(_absolute(p) for p in paths))
     where = {p: i for i, p in enumerate(unique)}
     encoder = pipeline.encoder
-    variant = (f"v{_VERSION};{face_choice};up{pipeline.upsample};side{pipeline.max_side}"
+    up = "auto" if pipeline.upsample is None else pipeline.upsample
+    variant = (f"v{_VERSION};{face_choice};up{up};side{pipeline.max_side}"
                + ("" if pipeline.detector_name == "mmod" else f";{pipeline.detector_name}"))
     flips = (False, True) if flip else (False,)
     n = len(unique)

@@ -56,7 +56,7 @@ class ScanSettings:
     encoder: str = DEFAULT_ENCODER
     face_detector: str = DEFAULT_DETECTOR  # mmod or yunet (see pipeline.FacePipeline)
     max_side: int | None = 2048
-    upsample: int = 0
+    upsample: int | None = None   # None: small pictures only (pipeline.AUTO_UPSAMPLE_SIDE)
     group: bool = True            # regroup the albums at the end
     full_regroup: bool | None = None  # None: full regroup up to FULL_REGROUP_LIMIT faces, else place new faces
     retry_errors: bool = False    # read again the photos that failed before, even if unchanged
@@ -68,15 +68,15 @@ class ScanSettings:
         return detector_label(self.face_detector, self.max_side, self.upsample)
 
 
-def detector_label(name: str, max_side: int | None, upsample: int) -> str:
-    return f"{name} max_side={max_side} upsample={upsample}"
+def detector_label(name: str, max_side: int | None, upsample: int | None) -> str:
+    return f"{name} max_side={max_side} upsample={'auto' if upsample is None else upsample}"
 
 
 #: Detection presets, name -> (max_side, upsample), measured on a 12 MP photo (4032 x 3024) on 2 CPU
 #: cores by benchmarks/bench_scan.py: "fast" finds faces from about 160 px; "normal" (the default)
 #: from about 112 px, 1.5 s per photo; "small" from about 64 px (detection at up to 4096 px, about
 #: 5x slower). Faces smaller than about 57 px of the detection copy are not found.
-DETAIL = {"fast": (1600, 0), "normal": (2048, 0), "small": (4096, 0)}
+DETAIL = {"fast": (1600, None), "normal": (2048, None), "small": (4096, None)}
 
 
 @dataclass
