@@ -23,7 +23,8 @@ from importlib import import_module
 _LAZY = {
     "verification": "verify", "VerificationResult": "verify",
     "FacePipeline": "pipeline", "load_image": "images",
-    "get_encoder": "encoders", "available_encoders": "encoders",
+    "get_encoder": "encoders", "available_encoders": "encoders", "card": "encoders", "cards": "encoders",
+    "register_family": "encoders",
     "distance": "distances", "matrix": "distances", "DISTANCES": "distances",
     "Face": "faces", "Detection": "faces",
     "FaceReIDError": "errors", "ImageLoadError": "errors", "NoFaceFoundError": "errors",
@@ -61,7 +62,7 @@ def use(img1_path, img2_path, model_name: str, **options):
 
 __all__ = [
     "verification", "VerificationResult", "use", "FacePipeline", "load_image", "get_encoder",
-    "available_encoders", "distance", "matrix", "DISTANCES", "Face", "Detection", "FaceReIDError",
-    "ImageLoadError", "NoFaceFoundError", "ModelUnavailableError", "ModelFileError",
+    "available_encoders", "card", "cards", "register_family", "distance", "matrix", "DISTANCES", "Face",
+    "Detection", "FaceReIDError", "ImageLoadError", "NoFaceFoundError", "ModelUnavailableError", "ModelFileError",
     "UnknownNameError", "Cancelled", "__version__",
 ]
