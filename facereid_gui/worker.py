@@ -117,6 +117,8 @@ class _Runner(QObject):
 
     # -- the worker thread --------------------------------------------------------------------
     def _take(self, block: bool, interleaving: bool = False) -> Job | None:
+        """The next job, already marked running (in the same lock as it leaves the queue: in between,
+        :meth:`busy` would say the worker is idle while a job is about to run)."""
         with self._lock:
             while True:
                 if self._stopping:
@@ -124,6 +126,7 @@ class _Runner(QObject):
                 for kind, job in self._pending.items():
                     if not interleaving or job.interleave:
                         del self._pending[kind]
+                        self._running.append(job)
                         return job
                 if not block:
                     return None
@@ -149,10 +152,9 @@ class _Runner(QObject):
         QThread.currentThread().quit()
 
     def _run(self, job: Job) -> None:
+        """Run ``job`` (taken by :meth:`_take`, so already in ``_running``)."""
         from facereid_engine.errors import Cancelled
 
-        with self._lock:
-            self._running.append(job)
         self.started.emit(job)
         try:
             value = job.fn()
