@@ -242,6 +242,9 @@ class MainWindow(QMainWindow):
     def _engine_ready(self, info) -> None:
         self.engine = info
         self.device_label.setText(f"Device: {info.device}")
+        self.device_label.setToolTip(
+            f"Where the models run. The engine uses {info.threads_note}: the window keeps a core so that it "
+            "stays responsive while the engine works. Set OMP_NUM_THREADS before starting to choose.")
         for page in self.pages:
             page.engine_ready(info)
 
