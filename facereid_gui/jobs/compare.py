@@ -30,6 +30,7 @@ class Photo:
     faces: list[Face]
     chips: list[QImage] = field(repr=False)
     whole_image: bool = False
+    detector: str = "mmod"
     embeddings: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
@@ -47,14 +48,15 @@ class Analysis:
     embed_error: BaseException | None = None
 
 
-def _pipeline(encoder: str):
+def _pipeline(encoder: str, detector: str):
     from facereid_engine.pipeline import get_pipeline
-    return get_pipeline(encoder)
+    return get_pipeline(encoder, detector=detector)
 
 
-def analyse_photo(path: str | os.PathLike, encoder: str | None, whole_image: bool = False) -> Analysis:
-    """Decode ``path``, find every face (largest first) and embed them with ``encoder`` (None: not yet,
-    when the encoder chosen cannot be used here).
+def analyse_photo(path: str | os.PathLike, encoder: str | None, whole_image: bool = False,
+                  detector: str = "mmod") -> Analysis:
+    """Decode ``path``, find every face (largest first) with ``detector`` and embed them with
+    ``encoder`` (None: not yet, when the encoder chosen cannot be used here).
 
     Raises ``ImageLoadError`` for a file that is not a readable image and ``NoFaceFoundError`` when
     no face is found; a failure to embed (weights unavailable) is returned in ``embed_error`` so that
@@ -66,7 +68,7 @@ def analyse_photo(path: str | os.PathLike, encoder: str | None, whole_image: boo
 
     path = os.fspath(path)
     image = load_image(path)
-    finder = _pipeline(DEFAULT_ENCODER)  # detection and landmarks do not depend on the encoder
+    finder = _pipeline(DEFAULT_ENCODER, detector)  # detection and landmarks do not depend on the encoder
     if whole_image:
         faces = [finder.whole_image_face(image)]
     else:
@@ -76,7 +78,7 @@ def analyse_photo(path: str | os.PathLike, encoder: str | None, whole_image: boo
     chips = finder.chips(image, faces, size=CHIP_SIZE, padding=CHIP_PADDING)
     shown, scale = downscaled(image, DISPLAY_SIDE)
     photo = Photo(path, image, qimage_from_array(shown), scale, faces,
-                  [qimage_from_array(c) for c in chips], whole_image)
+                  [qimage_from_array(c) for c in chips], whole_image, detector)
     if encoder is None:
         return Analysis(photo, encoder)
     try:
@@ -88,5 +90,18 @@ def analyse_photo(path: str | os.PathLike, encoder: str | None, whole_image: boo
 
 def embed_photo(photo: Photo, encoder: str) -> np.ndarray:
     """(faces, dim) embeddings of the photo's faces with ``encoder``."""
-    faces = _pipeline(encoder).embed_faces(photo.image, photo.faces)
+    faces = _pipeline(encoder, photo.detector).embed_faces(photo.image, photo.faces)
     return np.stack([f.embedding for f in faces]).astype(np.float32)
+
+
+def closest_pair(a: np.ndarray, b: np.ndarray, distance: str, fixed: tuple[int | None, int | None] = (None, None)
+                 ) -> tuple[int, int]:
+    """(i, j): the faces of ``a`` and ``b`` (rows of vectors) at the smallest ``distance``, as
+    ``facereid verify --closest`` chooses them; a side given in ``fixed`` keeps that face."""
+    from facereid_engine.distances import matrix
+
+    rows = range(len(a)) if fixed[0] is None else [fixed[0]]
+    cols = range(len(b)) if fixed[1] is None else [fixed[1]]
+    d = matrix(a[list(rows)], b[list(cols)], distance)
+    i, j = np.unravel_index(int(np.argmin(d)), d.shape)
+    return list(rows)[int(i)], list(cols)[int(j)]

@@ -1,62 +1,26 @@
 """Compare: are the faces in two photos the same person?"""
 from __future__ import annotations
 
-import math
 from functools import partial
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout,
+                               QWidget)
 
-from ..jobs.compare import Analysis, Photo, analyse_photo, embed_photo
+from ..jobs.compare import Analysis, Photo, analyse_photo, closest_pair, embed_photo
+from ..widgets.detector_choice import detector_combo
 from ..widgets.encoder_choice import fill_combo
 from ..widgets.image_pane import ImagePane
 from ..widgets.threshold_control import ThresholdControl
 from ..widgets.verdict_panel import VerdictPanel
 from .base import Page
+from .compare_words import (DISTANCE_WORDS, error_words, faces_words, is_encoder_problem, threshold_range,
+                            unusable_words, weights_words)
 
 # The engine (and with it torch) is imported by the worker first; this page imports engine modules
 # only once ``engine_ready`` has been called, so that the window shows at once.
 
 DEBOUNCE_MS = 80
-DISTANCE_WORDS = {"euclidean": "Euclidean", "euclidean_l2": "Euclidean (L2-normalised)", "cosine": "Cosine"}
-
-
-def error_words(exc: BaseException) -> str:
-    """An engine error as a sentence for the user (no traceback)."""
-    from facereid_engine.errors import ImageLoadError, ModelUnavailableError, NoFaceFoundError
-
-    if isinstance(exc, ImageLoadError):
-        return f"This file cannot be opened as a photo: {exc.cause}."
-    if isinstance(exc, NoFaceFoundError):
-        return "No face was found in this photo."
-    if isinstance(exc, ModelUnavailableError):
-        return f"This encoder cannot be used here: {exc}"
-    return f"Something went wrong: {exc}" if str(exc) else f"Something went wrong ({type(exc).__name__})."
-
-
-def unusable_words(encoder: str, reason: str) -> str:
-    """Why ``encoder`` cannot be used here, said once in the page."""
-    return f"The encoder {encoder} cannot be used here: {reason}"
-
-
-def is_encoder_problem(exc: BaseException) -> bool:
-    """True for an error of the encoder itself (its weights), the same whatever the photo."""
-    from facereid_engine.errors import ModelFileError, ModelUnavailableError
-
-    return isinstance(exc, (ModelUnavailableError, ModelFileError))
-
-
-def threshold_range(encoder: str, distance: str, default: float) -> tuple[float, float, int]:
-    """(low, high, decimals) of the threshold control for this encoder and distance."""
-    from facereid_engine.evaluation.reference_distances import reference_histogram
-
-    ref = reference_histogram(encoder, distance)
-    natural = {"euclidean": 1.2, "euclidean_l2": 1.5, "cosine": 0.5}[distance]
-    high = max(2.5 * default, natural if ref is None else float(ref.edges[-1]))
-    decimals = 4 if default < 0.1 else 3
-    return 0.0, float(f"{high:.2g}") if high < 10 else math.ceil(high), decimals
-
-
 class ComparePage(Page):
     title = "Compare"
     open_text = "Open Photos…"
@@ -65,6 +29,7 @@ class ComparePage(Page):
         super().__init__(worker, settings, parent)
         self.photos: list[Photo | None] = [None, None]
         self.chosen = [0, 0]
+        self.how = ["largest", "largest"]  # how each side's face was chosen: largest, closest, clicked
         self.embed_errors: list[str] = ["", ""]
         self.unusable: dict[str, str] = {}  # encoder -> why it cannot be used here (its card, or its load)
 
@@ -82,15 +47,24 @@ class ComparePage(Page):
         self.distance_box = QComboBox()
         saved = str(settings.value("compare/distance", "euclidean"))
         self.distance_box.addItem(DISTANCE_WORDS.get(saved, saved), saved)
+        self.detector_box = detector_combo(str(settings.value("compare/detector", "mmod")))
+        self.weights_button = QPushButton("Load weights file…")
+        self.weights_button.clicked.connect(lambda: self.load_weights())
+        self.weights_button.hide()
+        self.weights_note = ""
         self.ready = False  # the engine is loaded (see engine_ready)
         self.threshold = ThresholdControl("Threshold")
         self.threshold.setToolTip("Same person when the distance is at most the threshold")
         controls = QHBoxLayout()
         controls.addWidget(QLabel("Encoder"))
         controls.addWidget(self.encoder_box)
+        controls.addWidget(self.weights_button)
         controls.addSpacing(12)
         controls.addWidget(QLabel("Distance"))
         controls.addWidget(self.distance_box)
+        controls.addSpacing(12)
+        controls.addWidget(QLabel("Detector"))
+        controls.addWidget(self.detector_box)
         controls.addSpacing(12)
         controls.addWidget(self.threshold, 1)
 
@@ -114,8 +88,9 @@ class ComparePage(Page):
         self._debounce.timeout.connect(self.update_result)
         self.encoder_box.currentIndexChanged.connect(self._model_changed)
         self.distance_box.currentIndexChanged.connect(self._model_changed)
+        self.detector_box.currentIndexChanged.connect(self._detector_changed)
         self.threshold.value_changed.connect(self._schedule)
-        for control in (self.encoder_box, self.distance_box, self.threshold):
+        for control in (self.encoder_box, self.distance_box, self.detector_box, self.threshold):
             control.setEnabled(False)
 
     # -- state --------------------------------------------------------------------------------
@@ -126,6 +101,10 @@ class ComparePage(Page):
     @property
     def distance_name(self) -> str:
         return self.distance_box.currentData()
+
+    @property
+    def detector(self) -> str:
+        return self.detector_box.currentData()
 
     def engine_ready(self, info) -> None:
         from facereid_engine.distances import DISTANCES
@@ -138,7 +117,7 @@ class ComparePage(Page):
         for name in DISTANCES:
             self.distance_box.addItem(DISTANCE_WORDS.get(name, name), name)
         self.distance_box.setCurrentIndex(max(0, self.distance_box.findData(distance)))
-        for box in (self.encoder_box, self.distance_box):
+        for box in (self.encoder_box, self.distance_box, self.detector_box):
             box.blockSignals(False)
             box.setEnabled(True)
         self.threshold.setEnabled(True)
@@ -147,7 +126,9 @@ class ComparePage(Page):
             self._model_changed()
         else:
             self._reset_threshold()
+            self._request_embeddings()  # an encoder that became usable (weights loaded) embeds now
             self._schedule()
+        self._show_weights_button()
 
     def set_encoder(self, name: str) -> None:
         index = self.encoder_box.findData(name)
@@ -161,6 +142,9 @@ class ComparePage(Page):
 
     def set_distance(self, name: str) -> None:
         self.distance_box.setCurrentIndex(self.distance_box.findData(name))
+
+    def set_detector(self, name: str) -> None:
+        self.detector_box.setCurrentIndex(self.detector_box.findData(name))
 
     # -- photos -------------------------------------------------------------------------------
     def open(self) -> None:
@@ -179,10 +163,11 @@ class ComparePage(Page):
         self.photos[side] = None
         self.embed_errors[side] = ""
         self.chosen[side] = 0
+        self.how[side] = "largest"
         self.panes[side].show_loading(path)
         self.result.show_waiting("Finding faces…")
         encoder = None if self.encoder in self.unusable else self.encoder  # find the faces only
-        self.worker.submit(f"compare-photo-{side}", partial(analyse_photo, path, encoder, whole_image),
+        self.worker.submit(f"compare-photo-{side}", partial(analyse_photo, path, encoder, whole_image, self.detector),
                            label=f"Finding faces in photo {'AB'[side]}", interleave=True,
                            on_result=partial(self._photo_ready, side),
                            on_error=partial(self._photo_failed, side))
@@ -212,20 +197,20 @@ class ComparePage(Page):
         self.update_result()
 
     def _describe(self, side: int) -> None:
-        photo = self.photos[side]
+        photo, other = self.photos[side], self.photos[1 - side]
         if photo.whole_image:
             text = "The whole photo is used as the face."
-        elif len(photo.faces) == 1:
-            text = "1 face found."
         else:
-            text = (f"{len(photo.faces)} faces found; comparing face {self.chosen[side] + 1} "
-                    "(click another face to compare it).")
+            text = faces_words(len(photo.faces), self.chosen[side], self.how[side], "AB"[1 - side],
+                               len(other.faces) if other is not None else 0)
         self.panes[side].show_info(text)
 
     def choose_face(self, side: int, index: int) -> None:
+        """Compare face ``index`` of ``side`` (the user clicked it: kept until another photo comes)."""
         photo = self.photos[side]
         if photo is None or not 0 <= index < len(photo.faces):
             return
+        self.how[side] = "clicked"
         self.chosen[side] = index
         self.panes[side].set_chosen(index)
         self.panes[side].show_chip(photo.chips[index])
@@ -234,11 +219,78 @@ class ComparePage(Page):
         self._schedule()
 
     # -- encoder, distance, threshold -----------------------------------------------------------
+    def _detector_changed(self) -> None:
+        """Find the faces again with the detector chosen (a photo used whole keeps its one face)."""
+        self.settings.setValue("compare/detector", self.detector)
+        for side, pane in enumerate(self.panes):
+            photo = self.photos[side]
+            if pane.path and not (photo is not None and photo.whole_image):
+                self.load(side, pane.path)
+
+    def _closest_faces(self) -> None:
+        """Where a photo holds several faces, compare the closest pair (as ``verify --closest``), each
+        face the user clicked kept; said in the pane."""
+        encoder = self.encoder
+        a, b = (p.embeddings[encoder] for p in self.photos)
+        if len(a) == len(b) == 1 or "clicked" == self.how[0] == self.how[1]:
+            return
+        fixed = tuple(self.chosen[s] if self.how[s] == "clicked" else None for s in (0, 1))
+        pair = closest_pair(a, b, self.distance_name, fixed)
+        for side in (0, 1):
+            if self.how[side] != "clicked" and len(self.photos[side].faces) > 1:
+                self.how[side], self.chosen[side] = "closest", pair[side]
+                self.panes[side].set_chosen(pair[side])
+                self.panes[side].show_chip(self.photos[side].chips[pair[side]])
+            if not self.embed_errors[side]:
+                self._describe(side)
+
+    def _show_weights_button(self) -> None:
+        """Offer "Load weights file…" while the encoder chosen cannot be used for want of its weights file."""
+        filename = None
+        if self.ready and self.encoder in self.unusable:
+            from ..jobs.weights import weights_file_needed, weights_folder
+
+            filename = weights_file_needed(self.encoder)
+        self.weights_button.setVisible(filename is not None)
+        if filename is not None:
+            self.weights_button.setToolTip(weights_words(self.encoder, filename, str(weights_folder())))
+
+    def load_weights(self, source: str | None = None) -> None:
+        """Check ``source`` (chosen in a dialog when None) against the encoder's weights file name and put
+        it where the engine looks; every page then sees the encoder as usable."""
+        from ..jobs.weights import load_weights_file, weights_file_needed
+
+        encoder = self.encoder
+        filename = weights_file_needed(encoder)
+        if filename is None:
+            return
+        if source is None:
+            source, _ = QFileDialog.getOpenFileName(self, f"Choose {filename}, the weights of {encoder}", "",
+                                                    "PyTorch weights (*.pth *.pt);;All files (*)")
+            if not source:
+                return
+        self.result.show_waiting(f"Checking {source} against {filename}…")
+        self.worker.submit("compare-weights", partial(load_weights_file, encoder, source),
+                           label="Checking the weights file", on_result=partial(self._weights_loaded, encoder),
+                           on_error=partial(self._weights_failed, encoder))
+
+    def _weights_loaded(self, encoder: str, value) -> None:
+        path, info = value
+        self.weights_note = f"Loaded {path.name} into {path.parent}: {encoder} can be used now."
+        self.engine_changed.emit(info)  # every page reads the cards again (this one too)
+        self.update_result()
+
+    def _weights_failed(self, encoder: str, exc: BaseException) -> None:
+        self.weights_note = f"That file was not loaded. {exc}"
+        if encoder == self.encoder:
+            self.update_result()
+
     def _model_changed(self) -> None:
         self.settings.setValue("compare/encoder", self.encoder)
         self.settings.setValue("compare/distance", self.distance_name)
         self._reset_threshold()
         self._request_embeddings()
+        self._show_weights_button()
         self._schedule()
 
     def _reset_threshold(self) -> None:
@@ -275,6 +327,7 @@ class ComparePage(Page):
     def _embed_failed(self, side: int, encoder: str, exc: BaseException) -> None:
         if is_encoder_problem(exc):  # the same for both photos: said once, under them (update_result)
             self.unusable[encoder] = str(exc)
+            self._show_weights_button()
             if self.photos[side] is not None:
                 self._describe(side)
             if encoder == self.encoder:
@@ -300,7 +353,8 @@ class ComparePage(Page):
 
         encoder, name = self.encoder, self.distance_name
         if encoder in self.unusable:
-            self.result.show_waiting(unusable_words(encoder, self.unusable[encoder]))
+            note = f"\n\n{self.weights_note}" if self.weights_note else ""
+            self.result.show_waiting(unusable_words(encoder, self.unusable[encoder]) + note)
             return
         missing = [side for side in (0, 1) if self.photos[side] is None]
         if missing:
@@ -314,6 +368,7 @@ class ComparePage(Page):
         if any(encoder not in p.embeddings for p in self.photos):
             self.result.show_waiting(f"Embedding the faces with {encoder}…")
             return
+        self._closest_faces()
         a = self.photos[0].embeddings[encoder][self.chosen[0]]
         b = self.photos[1].embeddings[encoder][self.chosen[1]]
         value = distance_between(a, b, name)
@@ -324,3 +379,4 @@ class ComparePage(Page):
     def shutdown(self) -> None:
         self.settings.setValue("compare/encoder", self.encoder)
         self.settings.setValue("compare/distance", self.distance_name)
+        self.settings.setValue("compare/detector", self.detector)

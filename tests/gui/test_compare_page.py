@@ -107,18 +107,43 @@ def test_click_another_face_and_errors_in_the_pane(compare, qtbot, tmp_path):
     wait_idle(qtbot, window)
     view = page.panes[0].view
     assert len(view.boxes) == 2
+    # Biden is one of the two: by default the face closest to photo B's one is compared (as
+    # `facereid verify --closest`), and the pane says so
+    faces = page.photos[0].embeddings["dlib"]
+    distances = [engine_distance(f, page.photos[1].embeddings["dlib"][0]) for f in faces]
+    assert min(distances) <= 0.6 < max(distances)
+    closest = int(np.argmin(distances))
+    expected = verification(group, GROUP / "enrollment" / "biden" / "biden.jpg", compare="closest")
+    assert (page.chosen[0], view._chosen) == (closest, closest) == (expected.face1_index, expected.face1_index)
+    assert verdict(page) == "Same person" and page.result.distance == pytest.approx(expected.distance, abs=1e-6)
+    assert page.panes[0].message.text() == (f"2 faces found; comparing face {closest + 1}, the closest to "
+                                            "photo B's face (click another face to compare it).")
     first = page.result.distance
-    other = 1 - page.chosen[0]
+    other = 1 - page.chosen[0]  # clicking another face still compares that one
     centre = view.box_rect(other).center().toPoint()
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=centre)
     assert page.chosen[0] == other and view._chosen == other
     qtbot.waitUntil(lambda: page.result.distance != first, timeout=3000)
-    faces = page.photos[0].embeddings["dlib"]
     expected = engine_distance(faces[other], page.photos[1].embeddings["dlib"][0], "euclidean")
     assert page.result.distance == pytest.approx(expected)
-    # Biden is one of the two: whichever face is his gives "same person"
-    distances = [engine_distance(f, page.photos[1].embeddings["dlib"][0]) for f in faces]
-    assert min(distances) <= 0.6 < max(distances)
+    assert verdict(page) == "Different people" and "the one you clicked" in page.panes[0].message.text()
+    page.set_distance("cosine")  # a click is kept whatever the distance
+    qtbot.waitUntil(lambda: page.result.distance == pytest.approx(
+        engine_distance(faces[other], page.photos[1].embeddings["dlib"][0], "cosine")), timeout=3000)
+    assert page.chosen[0] == other
+    page.set_distance("euclidean")
+
+    # the other detector finds the faces again; the closest face is compared again
+    page.set_detector("yunet")
+    wait_idle(qtbot, window)
+    from facereid_engine.pipeline import get_pipeline
+    from facereid_engine.images import load_image
+    yunet_boxes = [f.box for f in sorted(get_pipeline("dlib", detector="yunet").find_faces(load_image(group)),
+                                         key=lambda f: -f.area)]
+    assert view.boxes == yunet_boxes and page.photos[0].detector == "yunet"
+    assert verdict(page) == "Same person" and "the closest to photo B's face" in page.panes[0].message.text()
+    page.set_detector("mmod")
+    wait_idle(qtbot, window)
 
     not_image = tmp_path / "notes.jpg"
     not_image.write_text("this is not a photo")
@@ -163,3 +188,50 @@ def test_an_encoder_that_fails_to_load_is_said_once(make_window, qtbot, tmp_path
     assert str(folder / weights_filename("squeezenet")) in page.result.details.text()
     page.set_encoder("dlib")
     qtbot.waitUntil(lambda: verdict(page) == "Same person", timeout=3000)
+
+
+def test_load_weights_file_checks_its_hash(compare, qtbot, tmp_path):
+    """An ImageNet encoder without its weights offers "Load weights file…"; a file that is not the
+    weights (its SHA-256 does not begin with the hash in torchvision's file name) is refused, said
+    in the page, and nothing is written where the engine looks."""
+    import os
+
+    from facereid_engine.encoders.imagenet import weights_filename
+
+    window, page = compare
+    drop_paths(page.panes[0], list(SAME))
+    wait_idle(qtbot, window)
+    assert page.weights_button.isHidden()  # dlib: nothing to load
+    page.set_encoder("resnet")
+    wait_idle(qtbot, window)
+    assert not page.weights_button.isHidden()
+    assert weights_filename("resnet") in page.weights_button.toolTip()
+    wrong = tmp_path / weights_filename("resnet")  # the right name is not enough
+    wrong.write_bytes(b"not the weights")
+    page.load_weights(str(wrong))
+    wait_idle(qtbot, window)
+    details = page.result.details.text()
+    assert "That file was not loaded" in details and "SHA-256 begins" in details
+    assert len(labels_saying(page, "cannot be used here")) == 1
+    assert os.listdir(os.environ["FACEREID_WEIGHTS_DIR"]) == []
+    assert "resnet" in window.engine.unavailable()
+    page.set_encoder("dlib")
+    qtbot.waitUntil(lambda: verdict(page) == "Same person", timeout=3000)
+    assert page.weights_button.isHidden()
+
+
+def test_a_weights_file_with_the_hash_of_its_name_is_installed(tmp_path):
+    """The check itself, on a file named after its own SHA-256 (as torchvision names its files)."""
+    from facereid_engine.errors import ModelFileError
+    from facereid_gui.jobs.weights import install_weights_file, sha256_of
+
+    source = tmp_path / "downloads" / "weights.pth"
+    source.parent.mkdir()
+    source.write_bytes(bytes(range(256)) * 4096)
+    name = f"toynet-{sha256_of(source)[:8]}.pth"
+    target = install_weights_file(source, name, tmp_path / "where-the-engine-looks")
+    assert target == tmp_path / "where-the-engine-looks" / name
+    assert target.read_bytes() == source.read_bytes()
+    with pytest.raises(ModelFileError, match="SHA-256 begins"):
+        install_weights_file(source, "toynet-00000000.pth", tmp_path / "elsewhere")
+    assert not (tmp_path / "elsewhere" / "toynet-00000000.pth").exists()
