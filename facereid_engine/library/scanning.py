@@ -30,6 +30,7 @@ from PIL import Image
 from ..defaults import DEFAULT_DETECTOR, DEFAULT_ENCODER
 from ..errors import FaceReIDError
 from ..folders import find_images
+from ..images import image_size, load_image
 from .types import FaceRecord, GroupStats, PhotoError
 from ..progress import Progress, Work
 
@@ -148,8 +149,20 @@ def thumbnail(image: np.ndarray, box, side: int = THUMBNAIL_SIDE) -> bytes:
     return out.getvalue()
 
 
+#: At most this many bytes of decoded photos are held ahead of the one being processed (besides it).
+READ_AHEAD_BYTES = 512 * 1024**2
+
+
+def _decoded_bytes(path: str) -> int:
+    """Bytes of the RGB image ``path`` decodes to (from its header; 0 when unreadable: its error comes later)."""
+    try:
+        width, height = image_size(path)
+    except Exception:  # noqa: BLE001 - the decode reports it, per photo
+        return 0
+    return 3 * width * height
+
+
 def _load(path: str) -> np.ndarray | Exception:
-    from ..images import load_image
     try:
         return load_image(path)
     except Exception as exc:  # recorded for this photo; the scan goes on
@@ -201,11 +214,17 @@ def scan_work(library, folder: str | os.PathLike, settings: ScanSettings | None 
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facereid-decode")
     ahead: dict[int, Future] = {}
     try:
+        held: dict[int, int] = {}  # decoded bytes of the photos read ahead
         for i, (path, size, mtime, kind, photo_id) in enumerate(todo):
             for j in range(i, min(total, i + 1 + max(0, settings.decode_ahead))):
-                if j not in ahead:
-                    ahead[j] = pool.submit(_load, todo[j][0])
+                if j in ahead:
+                    continue
+                need = _decoded_bytes(todo[j][0])
+                if j > i and sum(held.values()) + need > READ_AHEAD_BYTES:
+                    break  # large photos are not decoded ahead: memory stays bounded
+                ahead[j], held[j] = pool.submit(_load, todo[j][0]), need
             image = ahead.pop(i).result()
+            held.pop(i, None)
             result.decoded += 1
             found = 0
             try:
