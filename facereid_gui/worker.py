@@ -25,7 +25,8 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 # Nothing from facereid_engine is imported here at module level: importing the engine imports torch,
 # which must happen in the worker thread, after the window has shown.
 
-#: Seconds between two progress signals of one job (the last one always goes through).
+#: Seconds between two progress signals of one job (the last one, and those whose ``info`` has
+#: ``keep`` set, always go through).
 PROGRESS_INTERVAL = 0.05
 #: How long a thread may run Python code before another one waiting for the GIL gets it: shorter than
 #: Python's 5 ms default, so that the UI thread gets it back quickly from the worker.
@@ -184,7 +185,8 @@ class _Runner(QObject):
                     return stop.value
                 now = time.monotonic()
                 total = getattr(event, "total", 0)
-                if now - last >= PROGRESS_INTERVAL or getattr(event, "done", 0) >= total:
+                keep = bool(getattr(event, "info", {}).get("keep"))  # an event the page must see
+                if keep or now - last >= PROGRESS_INTERVAL or getattr(event, "done", 0) >= total:
                     last = now
                     self.progress.emit(job, event)
                 # Quick jobs (for example a Compare request) do not wait for a long scan to end.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +53,7 @@ class AlbumsSnapshot:
     suggestions: list[SuggestionCard] = field(default_factory=list)
     errors: list = field(default_factory=list)
     last_correction: str | None = None
+    encoder: str = ""  # the encoder the albums are grouped by
 
 
 class LibraryHolder:
@@ -104,7 +106,7 @@ def snapshot(library) -> AlbumsSnapshot:
                    for s in library.suggestions()
                    if s.person_a in names and s.person_b in names]
     return AlbumsSnapshot(str(library.path), library.counts(), cards, len(unsorted), cover, suggestions,
-                          library.errors(), library.last_correction())
+                          library.errors(), library.last_correction(), library.encoder)
 
 
 def person_faces(library, person_id: int | None) -> list[FaceCard]:
@@ -127,13 +129,73 @@ def undo(library):
     return undone, snapshot(library)
 
 
-def scan(library, folder: str, encoder: str = "dlib"):
-    """Generator: scan ``folder`` into the library (incremental), regroup, and return the new snapshot."""
-    from facereid_engine.library.scanning import ScanSettings
+@dataclass(frozen=True)
+class ScanChoice:
+    """What the user chose for the next scan (the Albums page's options)."""
+
+    encoder: str | None = None  # None: the library's own encoder (new library: the engine's default)
+    detail: str = "normal"      # a key of facereid_engine.library.scanning.DETAIL
+    detector: str = "mmod"      # mmod or yunet
+
+
+#: During a scan, the albums are brought up to date (new faces placed) at most this often, and never
+#: more than 1/LIVE_SHARE of the time (placing faces reads every face of the library).
+LIVE_EVERY_S, LIVE_SHARE = 4.0, 8
+
+
+def scan(library, folder: str, choice: ScanChoice = ScanChoice()):
+    """Generator: scan ``folder`` into the library (incremental), regroup, and return (report, the new
+    snapshot). Every few seconds the new faces are placed (people appear and grow during the scan):
+    those events carry ``info["snapshot"]``."""
+    from dataclasses import replace
+
+    from facereid_engine.library.scanning import DETAIL, ScanSettings
     from facereid_engine.pipeline import get_pipeline
 
-    report = yield from library.scan_work(folder, ScanSettings(encoder=encoder), get_pipeline(encoder))
-    return report, snapshot(library)
+    encoder = choice.encoder or library.encoder
+    max_side, upsample = DETAIL[choice.detail]
+    settings = ScanSettings(encoder=encoder, face_detector=choice.detector, max_side=max_side, upsample=upsample)
+    pipeline = get_pipeline(encoder, detector=choice.detector, max_side=max_side, upsample=upsample)
+    work = library.scan_work(folder, settings, pipeline)
+    wait, last = LIVE_EVERY_S, time.monotonic()
+    while True:
+        try:
+            event = next(work)
+        except StopIteration as stop:
+            return stop.value, snapshot(library)
+        if event.total and 0 < event.done < event.total and time.monotonic() - last >= wait:
+            started = time.monotonic()
+            yield from library.group_work(full=False)  # places the faces found so far
+            event = replace(event, info={**event.info, "snapshot": snapshot(library), "keep": True})
+            last = time.monotonic()
+            wait = max(LIVE_EVERY_S, LIVE_SHARE * (last - started))
+        yield event
+
+
+def photo_in_context(library, face_id: int):
+    """(the face, every face of its photo as (box, person id), the photo for the screen, its scale)."""
+    info = library.face(face_id)
+    faces = [(f.box, f.person_id) for f in library.faces(root=str(Path(info.path).parent))
+             if f.photo_id == info.photo_id]
+    image, scale = photo_with_box(info.path, info.box)
+    return info, faces, image, scale
+
+
+def album_folder(library, person_id: int | None, export_folder: str | None) -> str:
+    """The folder to open for a person's album: its folder in the last export when there is one, else
+    the folder of its first photo."""
+    if export_folder and person_id is not None:
+        from facereid_engine.library import export
+
+        person_folders = getattr(export, "_person_folders", None)
+        if person_folders is not None:
+            name = person_folders(library.people()).get(person_id)
+            if name and (Path(export_folder) / name).is_dir():
+                return str(Path(export_folder) / name)
+    faces = library.unsorted() if person_id is None else library.faces(person_id)
+    if not faces:
+        raise FileNotFoundError("this album has no photo")
+    return str(Path(faces[0].path).parent)
 
 
 def export(library, destination: str, mode: str = "link"):

@@ -2,20 +2,21 @@
 from __future__ import annotations
 
 import itertools
-from functools import partial
+import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton,
-                               QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSplitter, QVBoxLayout,
+                               QWidget)
 
-from ..dialogs.photo_dialog import PhotoDialog
 from ..jobs import albums as jobs
 from ..widgets.drops import local_folders
 from ..widgets.people_grid import PERSON_ROLE, PeopleGrid
 from ..widgets.person_panel import PersonPanel
+from ..widgets.scan_options import ScanOptions, pace_words
 from ..widgets.suggestions import SuggestionsBox
+from .albums_photos import PhotoActions, report_words
 from .base import Page
 
 _edits = itertools.count(1)
@@ -32,7 +33,7 @@ def counts_text(counts: dict, folders: list[str]) -> str:
     return " · ".join(parts) + where
 
 
-class AlbumsPage(Page):
+class AlbumsPage(PhotoActions, Page):
     title = "Albums"
     open_text = "Add a Photo Folder…"
 
@@ -44,7 +45,7 @@ class AlbumsPage(Page):
         self.snapshot: jobs.AlbumsSnapshot | None = None
         self.shown_person: object = ...  # person id shown on the right (None: unsorted; ...: nobody)
         self.scanning = False
-        self.photo_dialog: PhotoDialog | None = None
+        self.scan_started: float | None = None  # when the first photo of the scan began
         self.setAcceptDrops(True)
         self._build()
 
@@ -62,6 +63,12 @@ class AlbumsPage(Page):
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("Write one folder per person (links to the photos) and a manifest")
         self.export_button.clicked.connect(self.choose_export_folder)
+        self.options = ScanOptions(self.settings)
+        self.options.changed.connect(self._options_changed)
+        self.folder_button = QPushButton("Open Album Folder")
+        self.folder_button.setToolTip("Open the album shown in the file manager: its folder in the last "
+                                      "export, else the folder of its first photo")
+        self.folder_button.clicked.connect(self.open_album_folder)
         self.undo_button = QPushButton("Undo")
         self.undo_button.clicked.connect(self.undo)
         QShortcut(QKeySequence.StandardKey.Undo, self, self.undo)
@@ -77,6 +84,9 @@ class AlbumsPage(Page):
         self.progress.setMinimumWidth(320)
         bar.addWidget(self.progress)
         bar.addWidget(self.cancel_button)
+        options = QHBoxLayout()
+        options.addWidget(self.options, 1)
+        options.addWidget(self.folder_button)
         self.counts = QLabel("Opening the library…")
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -126,6 +136,7 @@ class AlbumsPage(Page):
         split.setStretchFactor(1, 2)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
+        layout.addLayout(options)
         layout.addWidget(self.counts)
         layout.addWidget(self.status)
         layout.addWidget(split, 1)
@@ -137,6 +148,22 @@ class AlbumsPage(Page):
         value = self.settings.value("albums/folders", [])
         return [value] if isinstance(value, str) else list(value or [])
 
+    def engine_ready(self, info) -> None:
+        library = self.snapshot.encoder if self.snapshot is not None else None
+        self.options.set_cards(info.cards, library)
+        self._options_changed()
+
+    def _options_changed(self) -> None:
+        """Say when the encoder chosen is not the one the albums are grouped by: the next scan regroups."""
+        grouped_by = self.snapshot.encoder if self.snapshot is not None else None
+        chosen = self.options.encoder
+        regroup = bool(grouped_by and chosen and chosen != grouped_by and self.snapshot.counts.get("faces"))
+        self.rescan_button.setText(f"Regroup with {chosen}" if regroup else "Rescan")
+        self.rescan_button.setToolTip(
+            f"The albums are grouped by {grouped_by}: embed the known faces with {chosen} (nothing is detected "
+            "again) and regroup them, your names and corrections kept" if regroup else
+            "Look for new, changed and removed photos in the folders scanned before")
+
     def reload(self) -> None:
         holder = self.holder
         self.worker.submit("albums-load", lambda: jobs.snapshot(holder.get()), label="Reading the albums",
@@ -144,6 +171,8 @@ class AlbumsPage(Page):
 
     def _show_snapshot(self, snap: jobs.AlbumsSnapshot) -> None:
         self.snapshot = snap
+        self.options.follow_library(snap.encoder)
+        self._options_changed()
         self.grid.set_people(snap.people, snap.unsorted_count, snap.unsorted_cover)
         self.panel.set_people(self.grid.names())
         self.suggestions.set_suggestions(snap.suggestions)
@@ -256,11 +285,13 @@ class AlbumsPage(Page):
 
     def _scan(self, folders: list[str]) -> None:
         holder = self.holder
+        choice = jobs.ScanChoice(self.options.encoder, self.options.detail, self.options.detector)
+        self.scan_started = None
 
         def work():
             reports, snap = [], None
             for folder in folders:
-                report, snap = yield from jobs.scan(holder.get(), folder)
+                report, snap = yield from jobs.scan(holder.get(), folder, choice)
                 reports.append(report)
             return reports, snap
 
@@ -275,7 +306,7 @@ class AlbumsPage(Page):
 
     def _set_busy(self, busy: bool) -> None:
         self.scanning = busy
-        for button in (self.add_button, self.rescan_button, self.export_button):
+        for button in (self.add_button, self.rescan_button, self.export_button, self.options):
             button.setEnabled(not busy)
         self.undo_button.setEnabled(not busy and bool(self.snapshot and self.snapshot.last_correction))
         self.progress.setVisible(busy)
@@ -284,19 +315,27 @@ class AlbumsPage(Page):
             self.progress.setRange(0, 0)
 
     def _scan_progress(self, event) -> None:
+        if event.info.get("snapshot") is not None:  # the faces found so far, placed: people appear and grow
+            self._show_snapshot(event.info["snapshot"])
+        pace = ""
         if event.total:
+            if self.scan_started is None or event.done == 0:
+                self.scan_started = time.monotonic()
+            pace = pace_words(event.done, event.total, time.monotonic() - self.scan_started)
             self.progress.setRange(0, event.total)
             self.progress.setValue(event.done)
-            self.progress.setFormat("%v / %m")
+            self.progress.setFormat("%v / %m" + (f" · {pace}" if pace else ""))
         faces = event.info.get("faces")
-        words = event.message or ""
+        words = Path(event.message).name if event.total and event.message else event.message or ""
+        self.pace = pace
         self._say(f"Scanning: {event.done} of {event.total} photos"
-                  + (f", {faces} faces so far" if faces is not None else "") + (f" — {words}" if words else ""))
+                  + (f", {faces} faces so far" if faces is not None else "") + (f" ({pace})" if pace else "")
+                  + (f" — {words}" if words else ""))
 
     def _scanned(self, value) -> None:
         reports, snap = value
         self._set_busy(False)
-        self._say(" ".join(_report_words(r) for r in reports) or "Scan finished.")
+        self._say(" ".join(report_words(r) for r in reports) or "Scan finished.")
         self._show_snapshot(snap)
 
     def _scan_failed(self, exc: BaseException) -> None:
@@ -324,48 +363,6 @@ class AlbumsPage(Page):
         event.acceptProposedAction()
         self.scan_folder(folders[0])
 
-    # -- export, photos -------------------------------------------------------------------------------
-    def choose_export_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export the albums to a folder")
-        if folder:
-            self.export_to(folder)
-
-    def export_to(self, folder: str) -> None:
-        holder = self.holder
-        self._say(f"Exporting to {folder}…")
-        self.worker.submit("albums-export", lambda: jobs.export(holder.get(), folder), label="Exporting",
-                           on_result=partial(self._exported, folder), on_error=self._failed,
-                           on_progress=lambda e: self._say(f"Exporting: {e.done} of {e.total} photos"))
-
-    def _exported(self, folder: str, report) -> None:
-        self.last_export = report
-        text = _export_words(report, folder)
-        self._say(text)
-        box = QMessageBox(QMessageBox.Icon.Information, "Export finished", text, QMessageBox.StandardButton.Ok, self)
-        box.setModal(False)
-        box.show()
-        self.export_box = box
-
-    def show_photo(self, face_id: int) -> None:
-        faces = {int(self.panel.faces.item(i).data(Qt.ItemDataRole.UserRole + 3)): i
-                 for i in range(self.panel.faces.count())}
-        if face_id not in faces:
-            return
-        holder = self.holder
-
-        def load():
-            info = holder.get().face(face_id)
-            return info, *jobs.photo_with_box(info.path, info.box)
-
-        def shown(value) -> None:
-            info, image, scale = value
-            self.photo_dialog = PhotoDialog(info.path, info.box, self)
-            self.photo_dialog.show_photo(image, scale)
-            self.photo_dialog.show()
-
-        self.worker.submit("albums-photo", load, label="Opening the photo", interleave=True,
-                           on_result=shown, on_error=self._failed)
-
     # -- words ---------------------------------------------------------------------------------------
     def _say(self, text: str, error: bool = False) -> None:
         self.status.setStyleSheet("color: #c62828;" if error else "")
@@ -373,18 +370,3 @@ class AlbumsPage(Page):
 
     def _failed(self, exc: BaseException) -> None:
         self._say(f"{exc}" if str(exc) else type(exc).__name__, error=True)
-
-
-def _report_words(report) -> str:
-    """One sentence about a scan (the engine's report speaks for itself when it can)."""
-    summary = getattr(report, "summary", None)
-    if callable(summary):
-        return summary()
-    return str(report)
-
-
-def _export_words(report, folder: str) -> str:
-    summary = getattr(report, "summary", None)
-    if callable(summary):
-        return summary()
-    return f"Exported to {folder}: {report}"

@@ -23,6 +23,7 @@ class FaceView(QWidget):
         self._pixmap: QPixmap | None = None
         self._scale = 1.0  # display pixels per original pixel of the photo
         self._boxes: list[Box] = []
+        self.labels: list[str] = []
         self._chosen = -1
         self._hint = hint
         self._highlight = False
@@ -33,12 +34,13 @@ class FaceView(QWidget):
 
     # -- content ------------------------------------------------------------------------------
     def set_photo(self, image: QImage | None, scale: float = 1.0, boxes: list[Box] | None = None,
-                  chosen: int = -1) -> None:
+                  chosen: int = -1, labels: list[str] | None = None) -> None:
         """``image`` is the displayed copy, ``scale`` its size relative to the original photo;
-        ``boxes`` are in original-photo pixels (dlib's inclusive boxes)."""
+        ``boxes`` are in original-photo pixels (dlib's inclusive boxes); ``labels``: a name under each."""
         self._pixmap = None if image is None or image.isNull() else QPixmap.fromImage(image)
         self._scale = scale
         self._boxes = list(boxes or [])
+        self.labels = list(labels or [])
         self._chosen = chosen
         self.update()
 
@@ -118,7 +120,19 @@ class FaceView(QWidget):
         for index in range(len(self._boxes)):
             chosen = index == self._chosen
             painter.setPen(QPen(CHOSEN if chosen else OTHER, 3 if chosen else 1.5))
-            painter.drawRect(self.box_rect(index))
+            rect = self.box_rect(index)
+            painter.drawRect(rect)
+            if index < len(self.labels):
+                self._draw_label(painter, rect, self.labels[index], CHOSEN if chosen else OTHER)
         if self._highlight:
             painter.setPen(QPen(frame, 3))
             painter.drawRect(QRectF(self.rect()).adjusted(1, 1, -1, -1))
+
+    def _draw_label(self, painter: QPainter, rect: QRectF, text: str, colour: QColor) -> None:
+        """``text`` on a band of ``colour`` just under the face's box."""
+        metrics = painter.fontMetrics()
+        width, height = metrics.horizontalAdvance(text) + 8, metrics.height() + 2
+        band = QRectF(rect.center().x() - width / 2, rect.bottom() + 2, width, height)
+        painter.fillRect(band, colour)
+        painter.setPen(QColor(0, 0, 0))
+        painter.drawText(band, Qt.AlignmentFlag.AlignCenter, text)

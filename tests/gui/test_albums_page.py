@@ -6,10 +6,11 @@ import os
 import shutil
 import sqlite3
 import time
+from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QByteArray, QMimeData, QPointF, Qt
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtCore import QByteArray, QMimeData, QObject, QPointF, Qt, QUrl, Slot
+from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QLineEdit
 
 from data_paths import GROUP
@@ -133,9 +134,15 @@ def test_scan_correct_and_restart(make_window, qtbot, photos):
     page.show_photo(shown)  # the photo, larger, on demand
     qtbot.waitUntil(lambda: page.photo_dialog is not None and page.photo_dialog.isVisible(), timeout=10_000)
     from facereid_engine.library import Library
-    with Library(page.holder.path) as library:
+    with Library(page.holder.path) as library:  # the photo in context: every face of it, boxed and named
         info = library.face(shown)
-    assert page.photo_dialog.view.boxes == [info.box] and page.photo_dialog.caption.text() == info.path
+        in_photo = [f for f in library.faces() if f.photo_id == info.photo_id]
+    view = page.photo_dialog.view
+    assert sorted(view.boxes) == sorted(f.box for f in in_photo) and page.photo_dialog.caption.text() == info.path
+    assert view._chosen == view.boxes.index(info.box)
+    names = grid.names()
+    assert sorted(view.labels) == sorted(names.get(f.person_id, "Unsorted") for f in in_photo)
+    assert view.labels[view._chosen] == names[info.person_id]
     page.photo_dialog.close()
     page.panel.faces.item(0).setSelected(True)
     page.panel.not_face_button.click()
@@ -249,3 +256,85 @@ def test_cancel_a_scan_and_close_while_scanning(make_window, qtbot, photos):
     assert done < counts["photos"] < total
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+class UrlCatcher(QObject):
+    """Receives the URLs the app asks the desktop to open (QDesktopServices.setUrlHandler)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    @Slot(QUrl)
+    def open(self, url: QUrl) -> None:
+        self.urls.append(url.toLocalFile())
+
+
+def test_options_live_albums_regroup_and_open_folder(make_window, qtbot, photos, monkeypatch):
+    """A scan with the detector and detail chosen shows people while it runs and its pace; another
+    encoder regroups the library (names kept); an album opens in the file manager."""
+    from facereid_gui.jobs import albums as album_jobs
+
+    monkeypatch.setattr(album_jobs, "LIVE_EVERY_S", 0.5)  # the test's scan is short: place faces often
+    window = make_window()
+    page = window.page("Albums")
+    window.tabs.setCurrentWidget(page)
+    wait_idle(qtbot, window)
+    assert page.options.encoder == "dlib" and page.rescan_button.text() == "Rescan"
+    page.options.detector_box.setCurrentIndex(page.options.detector_box.findData("yunet"))
+    page.options.detail_box.setCurrentIndex(page.options.detail_box.findData("fast"))
+    live, formats = [], []
+
+    def seen(event) -> None:
+        if event.info.get("snapshot") is not None:
+            live.append((event.done, event.total, len(page.grid.names())))
+        formats.append(page.progress.format())
+
+    page.scan_folder(str(photos))
+    page.worker.job_progress.connect(lambda label, event: seen(event))
+    qtbot.waitUntil(lambda: not page.scanning, timeout=300_000)
+    total = len(walk_photos(photos))
+    assert live and all(done < total for done, _, _ in live)  # people shown before the scan ended
+    assert max(people for _, _, people in live) >= 1
+    assert any("left" in f and ("photos/s" in f or "s per photo" in f) for f in formats)
+    from facereid_engine.library import Library
+    with Library(page.holder.path) as library:
+        path = library.path
+    with sqlite3.connect(path) as db:  # each photo records how its faces were found
+        detectors = {row[0] for row in db.execute("SELECT DISTINCT detector FROM photos WHERE status = 'done'")}
+    assert detectors and all(d.startswith("yunet max_side=1600") for d in detectors)
+    wait_idle(qtbot, window)
+
+    # another encoder: the button says it regroups; the known faces are embedded again, names kept
+    biggest = max(page.snapshot.people, key=lambda c: c.person.face_count).person.id
+    page.rename(biggest, "Kept Name")
+    qtbot.waitUntil(lambda: page.grid.names().get(biggest) == "Kept Name", timeout=10_000)
+    page.options.set_encoder("sface")
+    assert page.rescan_button.text() == "Regroup with sface"
+    page.rescan_button.click()
+    qtbot.waitUntil(lambda: not page.scanning, timeout=300_000)
+    wait_idle(qtbot, window)
+    assert page.snapshot.encoder == "sface" and page.rescan_button.text() == "Rescan"
+    biggest = next(p for p, name in page.grid.names().items() if name == "Kept Name")
+
+    # the album shown opens in the file manager: the folder of its photos (no export yet)
+    catcher = UrlCatcher()
+    QDesktopServices.setUrlHandler("file", catcher, "open")
+    try:
+        page.open_person(biggest)
+        qtbot.waitUntil(lambda: page.panel.person_id == biggest, timeout=10_000)
+        page.folder_button.click()
+        qtbot.waitUntil(lambda: bool(catcher.urls), timeout=10_000)
+        with Library(page.holder.path) as library:
+            first = library.faces(biggest)[0].path
+        assert catcher.urls == [str(Path(first).parent)]
+        out = photos.parent / "export"
+        out.mkdir()
+        page.export_to(str(out))  # after an export: the person's folder there
+        qtbot.waitUntil(lambda: page.status.text().startswith("Exported"), timeout=30_000)
+        page.export_box.close()
+        page.folder_button.click()
+        qtbot.waitUntil(lambda: len(catcher.urls) == 2, timeout=10_000)
+        assert catcher.urls[1] == str(out / "Kept Name")
+    finally:
+        QDesktopServices.unsetUrlHandler("file")
