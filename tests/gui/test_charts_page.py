@@ -92,3 +92,19 @@ def test_evaluate_small_pair_set_and_reopen(make_window, qtbot, tmp_path):
     assert page2.evaluation.pairs.n_pairs == page.evaluation.pairs.n_pairs
     assert set(page2.chart.axes()) == {"accuracy", "roc", "histograms"}
     assert not page2.is_running()
+
+
+def test_overlay_dlib_sface_and_fused(make_window, qtbot, tmp_path):
+    """The face encoders side by side on one pair set: a row and a curve per encoder and distance."""
+    window = make_window()
+    page = window.page("Charts")
+    window.tabs.setCurrentWidget(page)
+    wait_idle(qtbot, window)
+    page.set_checked_encoders(["dlib", "sface", "fused"])
+    page.evaluate_pairs(str(small_pairs_file(tmp_path)), str(LFW_IMAGES))
+    qtbot.waitUntil(lambda: not page.is_running(), timeout=300_000)
+    assert page.status.text().startswith("Evaluated"), page.status.text()
+    rows = {(page.table.item(r, 0).text(), page.table.item(r, 1).text()) for r in range(page.table.rowCount())}
+    assert rows == {(e, d) for e in ("dlib", "sface", "fused") for d in ("cosine", "euclidean", "euclidean_l2")}
+    assert len(page.chart.axes()["accuracy"].get_legend().get_texts()) == 9
+    assert len(page.chart.axes()["roc"].lines) >= 9
