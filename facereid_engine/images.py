@@ -4,8 +4,9 @@ Every Pillow mode is turned into 8-bit RGB the way a person would expect to see 
 as a TIFF declares) greyscale is scaled by its real bit depth, never clipped; 32-bit integer images by
 the whole bytes their values occupy; float images from [0, 1] (or [0, 255]) or else their own
 min..max; transparency is laid over white; the EXIF orientation is applied; and only the first frame
-of an animation or multi-page file is read. HEIC/HEIF is read when the optional package pillow-heif
-is installed.
+of an animation or multi-page file is read. HEIC/HEIF (what iPhones save) is read with pillow-heif, a
+dependency, whose opener is registered with Pillow on first use; libheif applies the photo's rotation
+and mirror and resets the EXIF orientation, so it is applied once.
 Decompression bombs are refused from the header, before any pixel is decoded, and so is an image whose
 decoding would need more memory than a budget (:data:`DEFAULT_MAX_BYTES`): the bytes are computed
 from the mode and size the header declares. Decoding never widens the whole image: conversion runs in
@@ -77,7 +78,8 @@ _ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
 
 
 def _register_heif() -> None:
-    """Let Pillow open HEIC/HEIF when the optional package pillow-heif is installed (first use only)."""
+    """Let Pillow open HEIC/HEIF with pillow-heif (first use only; a missing or broken pillow-heif
+    only costs HEIC, said by :func:`_not_an_image_cause`)."""
     global _heif_registered
     if not _HEIF_INSTALLED or _heif_registered:
         return
@@ -125,7 +127,7 @@ def _not_an_image_cause(fp: BinaryIO, label: str | None) -> str:
     is_heif = fp.read(12)[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypmsf1", b"ftypheif")
     if is_heif or (label or "").lower().endswith((".heic", ".heif")):
         if not _HEIF_INSTALLED:
-            return "a HEIC/HEIF photo: install the package 'pillow-heif' to read it"
+            return "a HEIC/HEIF photo, and the package 'pillow-heif' that reads them is missing (reinstall FaceReID)"
     return "not an image, or not a format FaceReID can read"
 
 
