@@ -20,7 +20,7 @@ import traceback
 from ..errors import FaceReIDError
 
 # Sub-command modules, in the order ``--help`` lists them.
-_COMMAND_MODULES = ("faces", "eval", "albums", "train", "encoders")
+_COMMAND_MODULES = ("faces", "eval", "albums", "index", "train", "encoders")
 
 #: Exit code of every error (argparse's usage errors use it too).
 EXIT_ERROR = 2

@@ -4,6 +4,7 @@
     facereid albums --list | --suggest [--json]                           the library's people
     facereid albums --rename PERSON NAME | --merge PERSON PERSON... [--into PERSON] | --undo
     facereid albums [PHOTO_DIR] --retry-failed                            read failed photos again
+    facereid albums --import-index DIR                                    store an index, group
 
 PERSON is an id or a (unique) name.
 """
@@ -42,6 +43,8 @@ def register(subparsers) -> None:
     p.add_argument("--regroup", action="store_true", help="regroup every face, even in a large library")
     p.add_argument("--retry-failed", action="store_true",
                    help="read again the photos that could not be read before (of PHOTO_DIR, else of every folder)")
+    p.add_argument("--import-index", metavar="DIR",
+                   help="bring in an index made by 'facereid index' (instead of scanning PHOTO_DIR), then group")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     actions = p.add_mutually_exclusive_group()
     actions.add_argument("--list", action="store_true", help="list the people of the library")
@@ -81,9 +84,13 @@ def run(args: argparse.Namespace) -> int:
         if args.retry_failed and not args.photo_dir:
             _retry(library, args)
             return 0
+        if args.import_index:
+            if args.photo_dir:
+                raise LibraryError("give PHOTO_DIR or --import-index DIR, not both")
+            args.photo_dir = _import_index(library, args)
         if not args.photo_dir and not args.export:
             raise LibraryError("give PHOTO_DIR to scan, or one of --list, --suggest, --rename, --merge, --undo, --export")
-        if args.photo_dir:
+        if args.photo_dir and not args.import_index:
             _scan(library, args)
         if args.export:
             _export(library, args)
@@ -101,6 +108,16 @@ def _scan(library: Library, args) -> None:
     result = drive(library.scan_work(args.photo_dir, settings=settings), show=not args.no_progress)
     if not args.json:
         print(result.summary())
+
+
+def _import_index(library: Library, args) -> str:
+    """Store the index, group; returns the indexed photo folder (for the report)."""
+    from ..library.index_import import import_index_work
+    result = drive(import_index_work(library, args.import_index, full_regroup=True if args.regroup else None),
+                   show=not args.no_progress)
+    if not args.json:
+        print(result.summary())
+    return result.folder
 
 
 def _retry(library: Library, args) -> None:
