@@ -15,6 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--albums", metavar="FOLDER", help="scan this folder of photos on the Albums page")
     parser.add_argument("--pairs", metavar="FILE", help="evaluate this LFW-format pairs file on the Charts page")
     parser.add_argument("--images", metavar="DIR", help="image folder of --pairs")
+    parser.add_argument("--encoders", metavar="A,B", help="encoders --pairs evaluates (default: those ticked last time)")
     parser.add_argument("--size", default="1280x820", help="window size for --screenshot (WIDTHxHEIGHT)")
     parser.add_argument("--startup-time", action="store_true",
                         help="print how long the window took to show, then exit")

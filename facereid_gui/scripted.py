@@ -26,7 +26,9 @@ def save_png(image, path: Path) -> None:
 
 
 def start_scripted_work(window, args: argparse.Namespace) -> None:
-    """Queue the work named by ``--compare``, ``--albums`` and ``--pairs``."""
+    """Queue the work named by ``--compare``, ``--albums`` and ``--pairs`` (with ``--encoders``)."""
+    from .widgets.encoder_choice import Remembered, fill_checklist
+
     if args.compare:
         page = window.page("Compare")
         page.load(0, str(Path(args.compare[0]).resolve()))
@@ -35,7 +37,11 @@ def start_scripted_work(window, args: argparse.Namespace) -> None:
         window.page("Albums").scan_folder(str(Path(args.albums).resolve()))
     if args.pairs:
         images = args.images or str(Path(args.pairs).resolve().parent / "images")
-        window.page("Charts").evaluate_pairs(str(Path(args.pairs).resolve()), images)
+        charts = window.page("Charts")
+        if getattr(args, "encoders", None):  # listed as remembered until the engine's cards arrive
+            names = [e.strip() for e in args.encoders.split(",") if e.strip()]
+            fill_checklist(charts.encoder_list, [Remembered(n) for n in names], set(names))
+        charts.evaluate_pairs(str(Path(args.pairs).resolve()), images)
 
 
 def take_screenshots(window, folder: str | Path) -> None:

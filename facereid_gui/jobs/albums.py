@@ -135,7 +135,7 @@ class ScanChoice:
 
     encoder: str | None = None  # None: the library's own encoder (new library: the engine's default)
     detail: str = "normal"      # a key of facereid_engine.library.scanning.DETAIL
-    detector: str = "mmod"      # mmod or yunet
+    detector: str = "mmod"      # mmod or yunet (the page passes its choice, default DEFAULT_DETECTOR)
 
 
 #: During a scan, the albums are brought up to date (new faces placed) at most this often, and never

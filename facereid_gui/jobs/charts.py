@@ -8,6 +8,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..widgets.path_row import shown_path
+
 CACHE_NAME = "charts-last-evaluation.json"
 _log = logging.getLogger(__name__)
 
@@ -23,8 +25,8 @@ class PairSource:
 
     def describe(self) -> str:
         if self.kind == "pairs":
-            return f"{Path(self.path).name} (images in {self.images})"
-        return f"people in {self.path}"
+            return f"{Path(self.path).name} (images in {shown_path(self.images)})"
+        return f"people in {shown_path(self.path)}"
 
 
 def read_pair_set(source: PairSource):

@@ -85,11 +85,12 @@ class PhotoActions:
 
 
 def report_words(report) -> str:
-    """One sentence about a scan (the engine's report speaks for itself when it can)."""
+    """One sentence about a scan (the engine's report, its folder by name: the counts above say where)."""
     summary = getattr(report, "summary", None)
-    if callable(summary):
-        return summary()
-    return str(report)
+    if not callable(summary):
+        return str(report)
+    folder = getattr(report, "folder", "")
+    return summary().replace(f" in {folder}:", f" in {Path(folder).name}:", 1) if folder else summary()
 
 
 def export_words(report, folder: str) -> str:

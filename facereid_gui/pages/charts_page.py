@@ -13,7 +13,7 @@ from ..jobs.charts import PairSource, evaluate_source, load_last
 from ..widgets.encoder_choice import Remembered, checklist_names, fill_checklist, set_checklist
 from ..widgets.evaluation_chart import EvaluationChart
 from ..widgets.threshold_control import ThresholdControl
-from ..widgets.path_row import path_row
+from ..widgets.path_row import path_row, shown_path, typed_path
 from ..widgets.run_controls import run_controls
 from .base import Page
 
@@ -42,11 +42,11 @@ class ChartsPage(Page):
         self.kind_box = QComboBox()
         self.kind_box.addItem("LFW-format pairs file", "pairs")
         self.kind_box.addItem("Folder of people (one sub-folder each)", "people")
-        self.pairs_edit = QLineEdit(str(s.value("charts/pairs", "")))
+        self.pairs_edit = QLineEdit(shown_path(str(s.value("charts/pairs", ""))))
         self.pairs_edit.setPlaceholderText("pairs.txt")
-        self.images_edit = QLineEdit(str(s.value("charts/images", "")))
+        self.images_edit = QLineEdit(shown_path(str(s.value("charts/images", ""))))
         self.images_edit.setPlaceholderText("folder with <name>/<name>_0001.jpg")
-        self.people_edit = QLineEdit(str(s.value("charts/people", "")))
+        self.people_edit = QLineEdit(shown_path(str(s.value("charts/people", ""))))
         self.people_edit.setPlaceholderText("folder with one sub-folder per person")
         pairs_form = QWidget()
         form = QFormLayout(pairs_form)
@@ -148,40 +148,40 @@ class ChartsPage(Page):
         self.browse_pairs()
 
     def browse_pairs(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose an LFW-format pairs file", self.pairs_edit.text(),
+        path, _ = QFileDialog.getOpenFileName(self, "Choose an LFW-format pairs file", typed_path(self.pairs_edit.text()),
                                               "Pairs files (*.txt);;All files (*)")
         if path:
             self.kind_box.setCurrentIndex(0)
-            self.pairs_edit.setText(path)
+            self.pairs_edit.setText(shown_path(path))
             if not self.images_edit.text() and (Path(path).parent / "images").is_dir():
-                self.images_edit.setText(str(Path(path).parent / "images"))
+                self.images_edit.setText(shown_path(str(Path(path).parent / "images")))
 
     def browse_images(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Choose the image folder", self.images_edit.text())
+        path = QFileDialog.getExistingDirectory(self, "Choose the image folder", typed_path(self.images_edit.text()))
         if path:
-            self.images_edit.setText(path)
+            self.images_edit.setText(shown_path(path))
 
     def browse_people(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Choose a folder of people", self.people_edit.text())
+        path = QFileDialog.getExistingDirectory(self, "Choose a folder of people", typed_path(self.people_edit.text()))
         if path:
             self.kind_box.setCurrentIndex(1)
-            self.people_edit.setText(path)
+            self.people_edit.setText(shown_path(path))
 
     def current_source(self) -> PairSource:
         if self.kind_box.currentData() == "pairs":
-            return PairSource("pairs", self.pairs_edit.text().strip(), self.images_edit.text().strip())
-        return PairSource("people", self.people_edit.text().strip(), folds=self.folds_box.value())
+            return PairSource("pairs", typed_path(self.pairs_edit.text()), typed_path(self.images_edit.text()))
+        return PairSource("people", typed_path(self.people_edit.text()), folds=self.folds_box.value())
 
     # -- evaluating ------------------------------------------------------------------------------
     def evaluate_pairs(self, pairs: str, images: str) -> None:
         self.kind_box.setCurrentIndex(0)
-        self.pairs_edit.setText(pairs)
-        self.images_edit.setText(images)
+        self.pairs_edit.setText(shown_path(pairs))
+        self.images_edit.setText(shown_path(images))
         self.evaluate()
 
     def evaluate_people(self, folder: str) -> None:
         self.kind_box.setCurrentIndex(1)
-        self.people_edit.setText(folder)
+        self.people_edit.setText(shown_path(folder))
         self.evaluate()
 
     def evaluate(self) -> None:

@@ -7,6 +7,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout,
                                QWidget)
 
+from facereid_engine.defaults import DEFAULT_DETECTOR, DEFAULT_ENCODER  # light: no torch
+
 from ..jobs.compare import Analysis, Photo, analyse_photo, closest_pair, embed_photo
 from ..widgets.detector_choice import detector_combo
 from ..widgets.encoder_choice import fill_combo
@@ -42,12 +44,12 @@ class ComparePage(Page):
         self.encoder_box = QComboBox()
         self.encoder_box.setToolTip("The model that turns a face into a vector")
         self.encoder_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        remembered = str(settings.value("compare/encoder", "dlib"))
+        remembered = str(settings.value("compare/encoder", DEFAULT_ENCODER))
         self.encoder_box.addItem(remembered, remembered)
         self.distance_box = QComboBox()
         saved = str(settings.value("compare/distance", "euclidean"))
         self.distance_box.addItem(DISTANCE_WORDS.get(saved, saved), saved)
-        self.detector_box = detector_combo(str(settings.value("compare/detector", "mmod")))
+        self.detector_box = detector_combo(str(settings.value("compare/detector", DEFAULT_DETECTOR)))
         self.weights_button = QPushButton("Load weights file…")
         self.weights_button.clicked.connect(lambda: self.load_weights())
         self.weights_button.hide()

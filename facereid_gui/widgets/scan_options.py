@@ -4,6 +4,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
+from facereid_engine.defaults import DEFAULT_DETECTOR  # light: no torch
+
 from .detector_choice import detector_combo
 from .encoder_choice import fill_combo
 
@@ -38,7 +40,7 @@ class ScanOptions(QWidget):
             self.detail_box.setItemData(self.detail_box.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self.detail_box.setCurrentIndex(max(0, self.detail_box.findData(str(settings.value("albums/detail", "normal")))))
         self.detail_box.setToolTip("How small a face the scan looks for (smaller is slower)")
-        self.detector_box = detector_combo(str(settings.value("albums/detector", "mmod")))
+        self.detector_box = detector_combo(str(settings.value("albums/detector", DEFAULT_DETECTOR)))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for words, box in (("Encoder", self.encoder_box), ("Detail", self.detail_box),
