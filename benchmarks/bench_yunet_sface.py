@@ -11,39 +11,20 @@ Run: ``.venv/bin/python benchmarks/bench_yunet_sface.py [--lfw 32] [--threads 2]
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 import torch
 
-from _common import GROUP, LFW, report, timed
+from _common import GROUP, LFW, ROOT, report, timed
 
 
 def ort_sessions(threads: int):
-    import onnx
-    import onnxruntime as ort
-    from onnx import numpy_helper
+    sys.path.insert(0, str(ROOT / "tests"))
+    import onnx_oracle  # the files mended for onnxruntime, as the tests use them
 
-    from facereid_engine.onnx import SFACE_FILE, YUNET_FILE, zoo_model_path
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    options.intra_op_num_threads = threads
-    yunet = onnx.load(str(zoo_model_path(YUNET_FILE)))
-    inits = {t.name: t for t in yunet.graph.initializer}
-    for node in yunet.graph.node:  # onnxruntime wants one-block DequantizeLinear as per-tensor
-        if node.op_type == "DequantizeLinear" and numpy_helper.to_array(inits[node.input[1]]).size == 1:
-            for a in node.attribute:
-                if a.name == "block_size":
-                    a.i = 0
-            for name in node.input[1:3]:
-                del inits[name].dims[:]
-    for dim, param in zip(yunet.graph.input[0].type.tensor_type.shape.dim[2:], "hw"):
-        dim.dim_param = param
-    sface = onnx.load(str(zoo_model_path(SFACE_FILE)))
-    keep = [i for i in sface.graph.input if i.name == "data"]
-    del sface.graph.input[:]
-    sface.graph.input.extend(keep)
-    make = lambda m: ort.InferenceSession(m.SerializeToString(), options, providers=["CPUExecutionProvider"])  # noqa: E731
-    return make(yunet), make(sface)
+    return (onnx_oracle.session(onnx_oracle.yunet_model(), threads),
+            onnx_oracle.session(onnx_oracle.sface_model(), threads))
 
 
 def main() -> None:

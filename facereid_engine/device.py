@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import TypeVar
 
 import torch
 
@@ -53,3 +56,23 @@ def full_fp32(device: torch.device):
             yield
         finally:
             torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = old
+
+
+T = TypeVar("T")
+
+
+def per_device(build: Callable[[torch.device], T]) -> Callable[..., T]:
+    """A loader ``load(device=None)`` that builds one object per device (``build(device)``; default
+    device: :func:`best_device`) on first use and keeps it, so each model loads once per device."""
+    made: dict[str, T] = {}
+    lock = threading.Lock()
+
+    def load(device: torch.device | str | None = None) -> T:
+        dev = torch.device(device) if device is not None else best_device()
+        with lock:
+            if str(dev) not in made:
+                made[str(dev)] = build(dev)
+            return made[str(dev)]
+
+    load.__doc__ = f"{build.__doc__ or ''} Built once per device and kept.".strip()
+    return load

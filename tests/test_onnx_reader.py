@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import onnx_oracle
 import pytest
 
 import facereid_engine
@@ -64,36 +65,15 @@ def test_reader_agrees_with_onnx(name):
         (o.name, [d.dim_value or d.dim_param for d in o.type.tensor_type.shape.dim]) for o in ref.graph.output]
 
 
-def _ort_yunet_model(ref) -> None:
-    """onnxruntime refuses a blocked DequantizeLinear whose single block covers the whole tensor:
-    make those per-tensor (the same arithmetic) and let the input size vary."""
-    from onnx import numpy_helper
-    inits = {t.name: t for t in ref.graph.initializer}
-    for node in ref.graph.node:
-        if node.op_type == "DequantizeLinear" and numpy_helper.to_array(inits[node.input[1]]).size == 1:
-            for a in node.attribute:
-                if a.name == "block_size":
-                    a.i = 0
-            for name in node.input[1:3]:
-                del inits[name].dims[:]
-    for dim, param in zip(ref.graph.input[0].type.tensor_type.shape.dim[2:], "hw"):
-        dim.dim_param = param
-
-
 def test_dequantised_weights_are_bitwise_onnxruntimes():
-    onnx, ort = _oracles()
+    onnx, _ = _oracles()
     ours = fold_constants(read_model(ZOO / YUNET_FILE))
-    ref = onnx.load(str(ZOO / YUNET_FILE))
-    _ort_yunet_model(ref)
+    ref = onnx_oracle.yunet_model()
     names = [n.output[0] for n in ref.graph.node if n.op_type == "DequantizeLinear"]
     assert len(names) == 64
     for name in names:
         ref.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    session = ort.InferenceSession(ref.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    values = session.run(names, {"input": np.zeros((1, 3, 32, 32), np.float32)})
+    values = onnx_oracle.session(ref, optimise=False).run(names, {"input": np.zeros((1, 3, 32, 32), np.float32)})
     for name, value in zip(names, values):
         assert ours[name].dtype == np.float32 and np.array_equal(ours[name], value), name
 

@@ -15,8 +15,9 @@ from facereid_engine.encoders.sface.align import TEMPLATE
 from facereid_engine.images import load_image
 from facereid_engine.onnx import SFACE_FILE
 
-onnx = pytest.importorskip("onnx")
-ort = pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+import onnx_oracle  # noqa: E402
 
 MODEL = Path(facereid_engine.__file__).resolve().parents[1] / "resources" / "opencv_zoo" / SFACE_FILE
 LFW_NAMES = [("Aaron_Peirsol", 1), ("Aaron_Peirsol", 2), ("George_W_Bush", 1), ("George_W_Bush", 2),
@@ -29,13 +30,7 @@ GROUP = ["facenet-pytorch_multiface_friends_cast.jpg", "face_recognition_kit_wit
 def ort_sface():
     """onnxruntime on the same file; the file also lists its 29 original float weights as graph inputs
     (no node reads them), which onnxruntime would demand: keep only ``data``."""
-    model = onnx.load(str(MODEL))
-    keep = [i for i in model.graph.input if i.name == "data"]
-    del model.graph.input[:]
-    model.graph.input.extend(keep)
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    session = onnx_oracle.session(onnx_oracle.sface_model())
 
     def run(chips: np.ndarray) -> np.ndarray:  # the file's batch size is 1; the net wants RGB NCHW
         x = chips.astype(np.float32).transpose(0, 3, 1, 2)

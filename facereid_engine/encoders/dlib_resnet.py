@@ -7,7 +7,6 @@ Each affine layer is folded into the convolution before it.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -15,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..device import best_device, full_fp32
+from ..device import best_device, full_fp32, per_device
 from ..dlib.format import DlibReader
 from ..dlib.layers import DlibNet, Layer, read_network
 from ..errors import ModelFileError, ModelUnavailableError
@@ -262,17 +261,12 @@ class DlibEncoder(Encoder):
         return out
 
 
-_cache: dict[str, DlibEncoder] = {}
-_lock = threading.Lock()
+def _build_dlib_encoder(device: torch.device) -> DlibEncoder:
+    """The dlib encoder on ``device``."""
+    return DlibEncoder(device=device)
 
 
-def load_dlib_encoder(device: torch.device | str | None = None) -> DlibEncoder:
-    """The dlib encoder on ``device`` (default: best_device()), loaded once and cached."""
-    dev = torch.device(device) if device is not None else best_device()
-    with _lock:
-        if str(dev) not in _cache:
-            _cache[str(dev)] = DlibEncoder(device=dev)
-        return _cache[str(dev)]
+load_dlib_encoder = per_device(_build_dlib_encoder)
 
 
 # -- the family --------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -10,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from ...device import best_device, full_fp32
+from ...device import best_device, full_fp32, per_device
 from ...faces import Box, Face
 from ...onnx import YUNET_FILE, load_zoo_model
 from .decode import NMS_THRESHOLD, SCORE_THRESHOLD, TOP_K, postprocess
@@ -128,14 +127,9 @@ class YuNetDetector:
         return [to_faces(rows) for rows in self.detect_raw_batch(images)]
 
 
-_cache: dict[str, YuNetDetector] = {}
-_lock = threading.Lock()
+def _build_yunet_detector(device: torch.device) -> YuNetDetector:
+    """The YuNet detector with default settings on ``device``."""
+    return YuNetDetector(device=device)
 
 
-def load_yunet_detector(device: torch.device | str | None = None) -> YuNetDetector:
-    """The YuNet detector with default settings on ``device``, loaded once per device and cached."""
-    dev = torch.device(device) if device is not None else best_device()
-    with _lock:
-        if str(dev) not in _cache:
-            _cache[str(dev)] = YuNetDetector(device=dev)
-        return _cache[str(dev)]
+load_yunet_detector = per_device(_build_yunet_detector)

@@ -6,12 +6,11 @@ not dlib's padded chips.
 """
 from __future__ import annotations
 
-import threading
 
 import numpy as np
 import torch
 
-from ...device import best_device, full_fp32
+from ...device import best_device, full_fp32, per_device
 from ...onnx import SFACE_FILE, load_zoo_model
 from ..base import Encoder
 from .align import align_crop, align_crops, sface_chips, similarity_transform, warp_affine
@@ -65,14 +64,9 @@ class SFaceEncoder(Encoder):
         return out
 
 
-_cache: dict[str, SFaceEncoder] = {}
-_lock = threading.Lock()
+def _build_sface_encoder(device: torch.device) -> SFaceEncoder:
+    """The SFace encoder on ``device``."""
+    return SFaceEncoder(device=device)
 
 
-def load_sface_encoder(device: torch.device | str | None = None) -> SFaceEncoder:
-    """The SFace encoder on ``device`` (default: best_device()), loaded once per device and cached."""
-    dev = torch.device(device) if device is not None else best_device()
-    with _lock:
-        if str(dev) not in _cache:
-            _cache[str(dev)] = SFaceEncoder(device=dev)
-        return _cache[str(dev)]
+load_sface_encoder = per_device(_build_sface_encoder)
