@@ -28,8 +28,9 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 
 from ..errors import FaceReIDError
-from .knn import knn, knn_query
+from .knn import knn, knn_query, knn_search
 from .linkage import Clusters, MergeRules, agglomerate
+from .parallel import agglomerate_parallel
 from .repair import mend_splits
 
 __all__ = ["GroupSettings", "group_faces", "attach", "suggest_merges", "knn", "knn_query"]
@@ -148,18 +149,20 @@ def group_faces(vectors: np.ndarray, *, settings: GroupSettings, photos: np.ndar
     anchor_of = np.concatenate([np.arange(n_anchor), np.full(len(free), -1)])
     local = np.full(n, -1, np.int64)
     local[core] = np.arange(len(core))
-    idx, dist = knn(x[core], settings.neighbours)
+    xc = x if len(core) == n else x[core]   # (no copy of an archive's vectors when every face seeds)
+    idx, dist = knn(xc, settings.neighbours)
     rows = np.repeat(np.arange(len(core)), idx.shape[1])
     cols = idx.ravel()
     keep = (cols >= 0) & (dist.ravel() <= 2.0 * settings.threshold)
     edges = np.stack([rows[keep], cols[keep]], 1)
+    del idx, dist, rows, cols, keep         # an archive's graph: gigabytes the linkage needs back
     banned = np.concatenate([_photo_pairs(photos, core), cannot])
     banned = local[banned]
     banned = banned[(banned >= 0).all(1)]
     rules = MergeRules(settings.threshold, settings.pair_threshold, settings.tight_threshold,
                        settings.spread_ratio, settings.spread_min)
-    labels_core, pair_cut = agglomerate(x[core], edges, init[core], anchor_of, rules, banned)
-    labels_core = mend_splits(x[core], labels_core, banned, anchors[core] >= 0, settings.threshold)
+    labels_core, pair_cut = agglomerate_parallel(xc, edges, init[core], anchor_of, rules, banned)
+    labels_core = mend_splits(xc, labels_core, banned, anchors[core] >= 0, settings.threshold)
 
     labels = np.full(n, -1, np.int64)
     labels[core] = labels_core
@@ -190,7 +193,7 @@ def attach(vectors: np.ndarray, labels: np.ndarray, photos: np.ndarray, threshol
     x = np.asarray(vectors, np.float32)
     size = int(labels.max()) + 1
     stats = Clusters.of(x[filed], labels[filed], size, np.full(size, -1))
-    idx, _ = knn_query(x[todo], x[filed], k)
+    idx, _ = knn_search(x[todo], x[filed], k)     # exact but for archives (then over cells)
     cand = np.where(idx >= 0, labels[filed][np.maximum(idx, 0)], -1)
     item = np.repeat(np.arange(len(todo)), cand.shape[1])
     cand = cand.ravel()

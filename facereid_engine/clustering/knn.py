@@ -4,6 +4,8 @@ Distances are euclidean. Results are deterministic for a given input order.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import torch
 
@@ -12,6 +14,21 @@ EXACT_LIMIT = 8_000              # above this many rows, search k-means cells in
 CELL_SIZE = 96                   # mean points per k-means cell
 PROBE = 16                       # at most this many cells searched for the points of one cell
 MIN_CANDIDATES = 1024            # ... and no more once this many candidates are gathered
+TWO_LEVEL_LIMIT = 120_000        # above this many rows, cells come from a two-level k-means ...
+PARTITIONS = 2                   # ... of this many seeds, whose neighbours are merged
+EXACT_PAIRS = 2_000_000_000      # knn_search: above this many query x point pairs, search cells
+
+
+@contextmanager
+def _one_thread():
+    """Small products on one thread: waking a thread pool for each costs more than the work (7x on a
+    loaded 2-core machine)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _partial_sq_dist(q: torch.Tensor, x: torch.Tensor, x_sq: torch.Tensor) -> torch.Tensor:
@@ -82,27 +99,86 @@ def nearest(points: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     return knn_query(points, centroids, 1)[0][:, 0]
 
 
+def _cells(points: np.ndarray, seed: int, two_level_limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """(centroids, cell of each point): about CELL_SIZE points a cell.
+
+    Up to ``two_level_limit`` points, one k-means; beyond, a coarse k-means of about sqrt(cells)
+    cells, each split by its own k-means, so the cost grows as n^1.5 instead of n^2 (a million faces:
+    seconds, not many minutes). Its coarse cells split one person's faces (in 128-D, thousands of
+    people are about equally far apart: there is no coarse structure), so :func:`knn` merges the
+    neighbours of two such partitions. Growing the cells instead lost more neighbours.
+    """
+    n = len(points)
+    n_cells = max(16, n // CELL_SIZE)
+    if n <= two_level_limit:
+        cent = kmeans(points, n_cells, seed=seed, sample=min(n, 40 * CELL_SIZE * 64))
+        return cent, nearest(points, cent)
+    n_coarse = int(np.ceil(np.sqrt(n_cells)))
+    coarse = kmeans(points, n_coarse, seed=seed, sample=min(n, 256 * n_coarse))
+    top = nearest(points, coarse)
+    cents, cell, done = [], np.empty(n, np.int64), 0
+    for j in range(len(coarse)):
+        members = np.flatnonzero(top == j)
+        if len(members):
+            sub = points[members]
+            c = kmeans(sub, max(1, round(len(members) / CELL_SIZE)), seed=seed + 1 + j,
+                       sample=min(len(members), 64 * CELL_SIZE * 4))
+            cell[members] = done + nearest(sub, c)
+            cents.append(c)
+            done += len(c)
+    return np.concatenate(cents), cell
+
+
+def _merge(idx: np.ndarray, dist: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k nearest of several candidate lists per row (columns of ``idx``), duplicates dropped."""
+    order = np.argsort(idx, axis=1, kind="stable")
+    idx, dist = np.take_along_axis(idx, order, 1), np.take_along_axis(dist, order, 1)
+    dist[:, 1:][idx[:, 1:] == idx[:, :-1]] = np.inf
+    dist[idx < 0] = np.inf
+    best = np.argsort(dist, axis=1, kind="stable")[:, :k]
+    idx, dist = np.take_along_axis(idx, best, 1), np.take_along_axis(dist, best, 1)
+    idx[~np.isfinite(dist)] = -1
+    return idx, dist
+
+
 def knn(points: np.ndarray, k: int, exact_limit: int = EXACT_LIMIT, seed: int = 0,
-        probe: int = PROBE, min_candidates: int = MIN_CANDIDATES) -> tuple[np.ndarray, np.ndarray]:
+        probe: int = PROBE, min_candidates: int = MIN_CANDIDATES,
+        two_level_limit: int = TWO_LEVEL_LIMIT) -> tuple[np.ndarray, np.ndarray]:
     """k nearest other points of every point: indices (n, k) (-1 where fewer) and distances.
 
     Exact up to ``exact_limit`` points; beyond, each k-means cell's points search the ``probe`` cells
     nearest to it, stopping once ``min_candidates`` points are gathered (the usual inverted-file
-    approximation; what matters for clustering is that close pairs are found, which it does).
+    approximation; what matters for clustering is that close pairs are found, which it does). Above
+    ``two_level_limit`` points the cells come from a two-level k-means (see :func:`_cells`), done
+    with PARTITIONS seeds, and the nearest of all their neighbours are kept.
     """
     n = len(points)
     if n <= exact_limit:
         return knn_query(points, points, k, exclude_self=True)
-    cent = kmeans(points, max(16, n // CELL_SIZE), seed=seed, sample=min(n, 40 * CELL_SIZE * 64))
-    cell = nearest(points, cent)
-    order = np.argsort(cell, kind="stable")
-    bounds = np.searchsorted(cell[order], np.arange(len(cent) + 1))
-    probes, _ = knn_query(cent, cent, min(probe, len(cent)))   # each cell's nearest cells (itself first)
     x = torch.from_numpy(np.ascontiguousarray(points, dtype=np.float32))
     x_sq = x.pow(2).sum(1)
-    idx = np.full((n, k), -1, dtype=np.int64)
-    dist = np.full((n, k), np.inf, dtype=np.float32)
-    for c in range(len(cent)):
+    found = []
+    for s in range(1 if n <= two_level_limit else PARTITIONS):
+        cent, cell = _cells(points, seed + 1000 * s, two_level_limit)
+        order = np.argsort(cell, kind="stable")
+        bounds = np.searchsorted(cell[order], np.arange(len(cent) + 1))
+        probes, _ = knn_query(cent, cent, min(probe, len(cent)))   # each cell's nearest cells (itself first)
+        idx = np.full((n, k), -1, dtype=np.int64)
+        dist = np.full((n, k), np.inf, dtype=np.float32)
+        with _one_thread():
+            _search_cells(x, x_sq, order, bounds, probes, k, min_candidates, idx, dist)
+        found.append((idx, dist))
+    if len(found) > 1:
+        return _merge(np.concatenate([f[0] for f in found], 1), np.concatenate([f[1] for f in found], 1), k)
+    idx, dist = found[0]
+    idx[~np.isfinite(dist)] = -1
+    return idx, dist
+
+
+def _search_cells(x: torch.Tensor, x_sq: torch.Tensor, order: np.ndarray, bounds: np.ndarray,
+                  probes: np.ndarray, k: int, min_candidates: int, idx: np.ndarray, dist: np.ndarray) -> None:
+    """Fill ``idx``/``dist`` of each cell's points from the cell and its nearest cells."""
+    for c in range(len(bounds) - 1):
         members = order[bounds[c]:bounds[c + 1]]
         if len(members) == 0:
             continue
@@ -124,5 +200,44 @@ def knn(points: np.ndarray, k: int, exact_limit: int = EXACT_LIMIT, seed: int = 
         ind, val = _topk(xc[:len(members)], xc, x_sq[cand_t], kk, diagonal=True)
         idx[members, :kk] = cand[ind]
         dist[members, :kk] = val
-    idx[~np.isfinite(dist)] = -1
-    return idx, dist
+
+
+def knn_search(queries: np.ndarray, points: np.ndarray, k: int, seed: int = 0,
+               exact_pairs: int = EXACT_PAIRS) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`knn_query`, exact up to ``exact_pairs`` query-point pairs; beyond, over k-means cells of
+    the points (two-level above TWO_LEVEL_LIMIT points, PARTITIONS seeds merged): each query searches
+    the cell nearest to it and that cell's nearest cells, up to MIN_CANDIDATES points."""
+    if len(queries) * len(points) <= exact_pairs or len(points) <= EXACT_LIMIT:
+        return knn_query(queries, points, k)
+    x = torch.from_numpy(np.ascontiguousarray(points, dtype=np.float32))
+    q = torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32))
+    x_sq = x.pow(2).sum(1)
+    found = []
+    for s in range(PARTITIONS):
+        cent, cell = _cells(points, seed + 1000 * s, TWO_LEVEL_LIMIT)
+        order = np.argsort(cell, kind="stable")
+        bounds = np.searchsorted(cell[order], np.arange(len(cent) + 1))
+        probes, _ = knn_query(cent, cent, min(PROBE, len(cent)))
+        home = nearest(queries, cent)
+        q_order = np.argsort(home, kind="stable")
+        q_bounds = np.searchsorted(home[q_order], np.arange(len(cent) + 1))
+        idx = np.full((len(q), k), -1, dtype=np.int64)
+        dist = np.full((len(q), k), np.inf, dtype=np.float32)
+        with _one_thread():
+            for c in np.flatnonzero(np.diff(q_bounds)):
+                rows = q_order[q_bounds[c]:q_bounds[c + 1]]
+                parts, count = [], 0
+                for p in probes[c]:
+                    if count >= MIN_CANDIDATES:
+                        break
+                    if p >= 0:
+                        parts.append(order[bounds[p]:bounds[p + 1]])
+                        count += len(parts[-1])
+                cand = np.concatenate(parts)
+                kk = min(k, len(cand))
+                if kk:
+                    cand_t = torch.from_numpy(cand)
+                    ind, val = _topk(q[torch.from_numpy(rows)], x[cand_t], x_sq[cand_t], kk, diagonal=False)
+                    idx[rows, :kk], dist[rows, :kk] = cand[ind], val
+        found.append((idx, dist))
+    return _merge(np.concatenate([f[0] for f in found], 1), np.concatenate([f[1] for f in found], 1), k)

@@ -194,6 +194,7 @@ def agglomerate(vectors: np.ndarray, edges: np.ndarray, labels: np.ndarray, anch
     pick = order[first]
     heap = [(v, x, y, 0, 0) for v, x, y in zip(value[pick].tolist(), node[pick].tolist(), other[pick].tolist())]
     heapq.heapify(heap)
+    del codes, a, b, link, ok, node, other, value, order, first, pick   # the loop needs none of them
     while True:
         if adaptive and (not heap or heap[0][0] > pair2):
             # Every merge under the counting cut is done: the pair cut for this many groups.
