@@ -142,3 +142,26 @@ def test_cli_index_and_import(index, tmp_path, capsys):
     assert main(["albums", "--import-index", str(tmp_path), "--library", str(lib)]) == 2
     assert "not a FaceReID index" in capsys.readouterr().err
     assert os.path.exists(lib)
+
+
+def test_a_photo_that_cannot_be_read_is_indexed_as_an_error(tmp_path):
+    """Without Ray: the worker's batch with a damaged photo, written as a shard, imported."""
+    from facereid_engine.cluster.shards import open_index, shard_name, write_shard
+    from facereid_engine.cluster.worker import index_photos
+    from facereid_engine.library.scanning import ScanSettings
+    from facereid_engine.pipeline import FacePipeline
+    root = tmp_path / "photos"
+    root.mkdir()
+    good = root / "a.jpg"
+    shutil.copy2(GROUP / "photos" / CRASH_ON, good)
+    bad = root / "b.jpg"
+    bad.write_bytes(b"not a JPEG")
+    photos = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in (good, bad)]
+    out = open_index(tmp_path / "index", {"root": str(root), "encoder": "dlib", "detector": ScanSettings().detector})
+    rows, faces, errors = index_photos(FacePipeline("dlib"), photos)
+    assert faces == [1, 0] and errors[0] is None and errors[1]
+    write_shard(out, shard_name(photos), rows)
+    with Library(tmp_path / "lib.sqlite") as lib:
+        result = run(import_index_work(lib, out))
+        assert result.new == 1 and [e.path for e in result.errors] == [str(bad)]
+        assert [e.path for e in lib.errors()] == [str(bad)] and len(lib.faces()) == 1

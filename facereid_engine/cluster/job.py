@@ -25,6 +25,7 @@ from .shards import done_photos, open_index
 from .worker import IndexWorker
 
 DEFAULT_BATCH = 16
+MAX_BLOCKS = 4096      # Ray Data blocks of the photo list (each holds whole batches)
 
 
 class RayUnavailableError(FaceReIDError):
@@ -132,7 +133,8 @@ def _run(result: IndexResult, todo: list[dict], address, settings: ScanSettings,
         n = max(1, min(n, -(-len(todo) // batch_size)))
         result.workers, result.device = n, "GPU" if gpus else "CPU"
         per_actor = {"num_gpus": 1, "num_cpus": 1} if gpus else {"num_cpus": threads}
-        dataset = ray.data.from_items(todo, override_num_blocks=-(-len(todo) // batch_size))
+        blocks = min(-(-len(todo) // batch_size), MAX_BLOCKS)   # a retried block redoes its batches' shards, same names
+        dataset = ray.data.from_items(todo, override_num_blocks=blocks)
         summaries = dataset.map_batches(
             IndexWorker, batch_size=batch_size, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=n),
             fn_constructor_kwargs=dict(out=result.out, encoder=settings.encoder, face_detector=settings.face_detector,

@@ -64,10 +64,13 @@ def index_photos(pipeline, photos: list[tuple[str, int, int]], pool: ThreadPoolE
                  out: str | None = None) -> tuple[list[dict], list[int], list[str | None]]:
     """Shard rows for ``photos`` (path, size, mtime_ns), and per photo its face count and error."""
     from ..library.scanning import _error_text, _load, sharpness, thumbnail
-    loads = [pool.submit(_load, p) for p, _, _ in photos] if pool else None
-    found: list[tuple] = []          # (photo, image or error, faces, chips)
+    ahead = 2 * getattr(pool, "_max_workers", 1)     # photos decoded ahead: memory stays bounded
+    loads = {i: pool.submit(_load, photos[i][0]) for i in range(min(ahead, len(photos)))} if pool else {}
+    found: list[tuple] = []          # (photo, image shape, faces, chips, thumbnails, error)
     for i, (path, size, mtime) in enumerate(photos):
-        image = loads[i].result() if loads else _load(path)
+        if pool and i + ahead < len(photos):
+            loads[i + ahead] = pool.submit(_load, photos[i + ahead][0])
+        image = loads.pop(i).result() if pool else _load(path)
         if out is not None:
             _crash_if_asked(path, out)
         try:
@@ -78,9 +81,9 @@ def index_photos(pipeline, photos: list[tuple[str, int, int]], pool: ThreadPoolE
             thumbs = [thumbnail(image, f.box) for f in faces]
             found.append(((path, size, mtime), image.shape, faces, chips, thumbs, None))
         except Exception as exc:  # one bad photo never stops the batch
-            found.append(((path, size, mtime), None, [], None, [], _error_text(exc)))
+            found.append(((path, size, mtime), None, [], [], [], _error_text(exc)))
         del image
-    all_chips = [c for *_, faces, chips, _, _ in found if faces for c in chips]
+    all_chips = [chip for _, _, faces, chips, _, _ in found for chip in chips[:len(faces)]]
     vectors = pipeline.embed_chips(np.stack(all_chips)) if all_chips else np.zeros((0, 0), np.float32)
     rows, counts, errors, at = [], [], [], 0
     for (path, size, mtime), shape, faces, chips, thumbs, error in found:
