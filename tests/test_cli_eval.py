@@ -105,7 +105,7 @@ def test_evaluate_generator_matches_the_protocol_and_can_be_cancelled(files):
             should_stop=lambda: seen[-1].done >= 2)
     with EmbeddingCache("dlib") as cache:
         keys = [(str(p), os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in images]
-        variant = "v1;centre;up0;side2048"
+        variant = "v1;centre;upauto;side2048"  # small pictures doubled automatically: see pipeline.py
         assert set(cache.lookup(keys, variant, False)) == set(cache.lookup(keys, variant, True)) == {0, 1}
     # flip: the mean of the plain and the mirrored vectors, each cached separately
     plain = run(embed_image_files(images, pipeline))
@@ -174,4 +174,4 @@ def test_other_encoders_run_through_the_same_path_with_random_weights(tmp_path):
     assert result.score.protocol == "k-fold" and len(result.score.thresholds) == 2 and len(result.distances) == 4
     keys = [(str(p), os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in pairs.images]
     with EmbeddingCache("squeezenet@random") as cache:
-        assert cache.lookup(keys, "v1;centre;up0;side2048", False).keys() == set(range(len(pairs.images)))
+        assert cache.lookup(keys, "v1;centre;upauto;side2048", False).keys() == set(range(len(pairs.images)))

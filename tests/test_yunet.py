@@ -60,10 +60,9 @@ def _assert_same_faces(ours: np.ndarray, ref: np.ndarray, what: str) -> None:
         return
     coords = np.abs(ours[:, :14] - ref[:, :14])
     # float32 rounding of convolutions whose summation order follows torch's thread count (the GUI
-    # tests set it to one thread in this same process): 1e-4 px, or four float32 steps at the
-    # coordinate's size (2.4e-4 px past 1024)
-    allowed = np.maximum(1e-4, 4 * np.spacing(np.abs(ref[:, :14]).astype(np.float32)))
-    assert (coords <= allowed).all(), f"{what}: coordinates differ by {coords.max()}"
+    # tests set it to one thread in this same process): measured up to 1.5e-4 px; 5e-4 px allowed
+    assert (coords <= 5e-4).all(), f"{what}: coordinates differ by {coords.max()}"
+    assert [to_box(r) for r in ours] == [to_box(r) for r in ref], f"{what}: integer boxes differ"
     assert np.abs(ours[:, 14] - ref[:, 14]).max() <= 1e-5, what
 
 
