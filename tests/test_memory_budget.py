@@ -69,9 +69,9 @@ def test_large_high_depth_images_decode_within_a_few_times_their_8bit_size(large
     assert peak < 4 * result_bytes, f"{name}: peak {peak / 2**20:.0f} MiB for a {result_bytes / 2**20:.0f} MiB result"
 
 
-def test_band_conversion_matches_the_whole_image_conversion(tmp_path):
+def test_band_conversion_matches_the_whole_image_conversion(tmp_path, monkeypatch):
     """Several bands (a narrow budget of pixels per band) give exactly what one pass gives."""
-    import facereid_engine.images as images
+    import facereid_engine.image_pixels as pixels
 
     rng = np.random.default_rng(1)
     floats = rng.normal(0.5, 2.0, (300, 200)).astype(np.float32)
@@ -80,12 +80,8 @@ def test_band_conversion_matches_the_whole_image_conversion(tmp_path):
     ints = rng.integers(0, 4096, (300, 200)).astype(np.int32)
     Image.fromarray(ints, "I").save(tmp_path / "i.tif")
     whole = {name: load_image(tmp_path / name) for name in ("f.tif", "i.tif")}
-    original = images._BAND_PIXELS
-    images._BAND_PIXELS = 200 * 7  # 7 rows a band: 43 bands, the last one short
-    try:
-        banded = {name: load_image(tmp_path / name) for name in ("f.tif", "i.tif")}
-    finally:
-        images._BAND_PIXELS = original
+    monkeypatch.setattr(pixels, "BAND_PIXELS", 200 * 7)  # 7 rows a band: 43 bands, the last one short
+    banded = {name: load_image(tmp_path / name) for name in ("f.tif", "i.tif")}
     for name in whole:
         assert np.array_equal(whole[name], banded[name]), name
     # the float image is scaled over its finite min..max, as a whole (not per band)
