@@ -1,4 +1,8 @@
-"""A grouping worker process (see :mod:`.parallel`): ``python -m facereid_engine.clustering.linkage_worker``."""
+"""A grouping worker process (see :mod:`.parallel`): ``python .../clustering/linkage_worker.py``.
+
+Run as a file it imports NumPy and the sibling :mod:`.linkage` only, not the engine (nor torch).
+Arrays travel on the pipes as a JSON line (dtype, shape) and their bytes: no pickles.
+"""
 from __future__ import annotations
 
 import json
@@ -6,8 +10,30 @@ import sys
 
 import numpy as np
 
-from .linkage import MergeRules, agglomerate
-from .parallel import _read, _write
+try:
+    from .linkage import MergeRules, agglomerate
+except ImportError:              # run as a file: this folder is on sys.path
+    from linkage import MergeRules, agglomerate
+
+
+def _write(stream, array: np.ndarray) -> None:
+    """An array on a pipe: a JSON line (dtype, shape), then its bytes. (``np.load`` may read a pipe's
+    descriptor behind its buffer's back.)"""
+    array = np.asarray(array, order="C")      # (ascontiguousarray would make a 0-d array 1-d)
+    stream.write(json.dumps({"dtype": array.dtype.str, "shape": array.shape}).encode() + b"\n")
+    stream.write(array.tobytes())
+
+
+def _read(stream) -> np.ndarray:
+    head = json.loads(stream.readline())
+    dtype = np.dtype(head["dtype"])
+    if dtype.hasobject or dtype.kind not in "biuf":
+        raise ValueError(f"unexpected array type {dtype}")
+    size = dtype.itemsize * int(np.prod(head["shape"], dtype=np.int64))
+    data = stream.read(size)
+    if len(data) != size:
+        raise EOFError("a grouping worker's pipe ended early")
+    return np.frombuffer(data, dtype).reshape(tuple(head["shape"])).copy()
 
 
 def main() -> None:
