@@ -53,6 +53,8 @@ class IndexResult:
                 f"index; {self.faces} faces found")
         if self.errors:
             text += f"; {len(self.errors)} could not be read"
+        if not self.workers:
+            return text + f" ({self.seconds:.1f} s)."
         return text + f" ({self.workers} {self.device} workers, {self.seconds:.1f} s, {rate:.2f} photos/s)."
 
 
