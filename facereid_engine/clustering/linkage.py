@@ -28,10 +28,14 @@ class Clusters:
 
     @classmethod
     def of(cls, vectors: np.ndarray, labels: np.ndarray, n_clusters: int, anchor: np.ndarray) -> "Clusters":
-        x = np.asarray(vectors, dtype=np.float64)
-        s = np.zeros((n_clusters, x.shape[1]))
-        np.add.at(s, labels, x)
-        q = np.bincount(labels, weights=np.einsum("ij,ij->i", x, x), minlength=n_clusters)
+        vectors, labels = np.asarray(vectors), np.asarray(labels)
+        s = np.zeros((n_clusters, vectors.shape[1]))
+        norms = np.empty(len(vectors))
+        for i in range(0, len(vectors), 1 << 16):   # float64 a chunk at a time: the same sums, in order
+            x = np.asarray(vectors[i:i + (1 << 16)], dtype=np.float64)
+            np.add.at(s, labels[i:i + (1 << 16)], x)
+            norms[i:i + len(x)] = np.einsum("ij,ij->i", x, x)
+        q = np.bincount(labels, weights=norms, minlength=n_clusters)
         n = np.bincount(labels, minlength=n_clusters).astype(np.float64)
         return cls(s, q, n, np.asarray(anchor, dtype=np.int64).copy())
 
@@ -129,6 +133,7 @@ def agglomerate(vectors: np.ndarray, edges: np.ndarray, labels: np.ndarray, anch
     labels = np.asarray(labels, dtype=np.int64)
     size = int(labels.max()) + 1 if len(labels) else 0
     clusters = Clusters.of(vectors, labels, size, anchor)
+    del vectors                      # the sums are all that is needed (a worker's caller lets it go)
     t2 = float(rules.threshold) ** 2
     adaptive = callable(rules.pair_threshold)
     pair2 = float(rules.count_at if adaptive else rules.pair_threshold) ** 2

@@ -40,7 +40,7 @@ def main() -> None:
     """One part: read the header and arrays on stdin, agglomerate, write the labels and cut on stdout."""
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     header = json.loads(stdin.readline())
-    vectors, edges, labels, anchor, cannot = (_read(stdin) for _ in range(5))
+    arrays = [_read(stdin) for _ in range(5)]     # vectors, edges, labels, anchor, cannot
 
     def global_cut(left: int) -> float:
         stdout.write(json.dumps({"left": int(left)}).encode() + b"\n")
@@ -49,7 +49,8 @@ def main() -> None:
 
     rules = MergeRules(header["threshold"], global_cut if header["adaptive"] else header["pair"], header["count_at"],
                        header["spread_ratio"], header["spread_min"])
-    result, cut = agglomerate(vectors, edges, labels, anchor, rules, cannot)
+    # The vectors leave the list: only agglomerate holds them, and lets them go once summed.
+    result, cut = agglomerate(arrays.pop(0), *arrays[:3], rules, arrays[3])
     _write(stdout, result)
     _write(stdout, np.array(cut, np.float64))
     stdout.flush()
