@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
+import torch
 
 from ..alignment.chips import dlib_chips
+from ..device import full_fp32
 
 
 class Encoder(ABC):
@@ -40,3 +42,18 @@ class Encoder(ABC):
     def mirror(self, chips: np.ndarray) -> np.ndarray:
         """The chips mirrored left to right."""
         return np.ascontiguousarray(np.asarray(chips)[:, :, ::-1])
+
+
+def embed_in_batches(chips: np.ndarray, size: int, dim: int, batch_size: int, device: torch.device,
+                     forward: Callable[[torch.Tensor], torch.Tensor]) -> np.ndarray:
+    """Check that ``chips`` are uint8 (N, size, size, 3), then run ``forward`` on batches of them (uint8
+    NHWC tensors on ``device``, in full float32 on CUDA) and gather the float32 (N, dim) result."""
+    chips = np.asarray(chips)
+    if chips.dtype != np.uint8 or chips.ndim != 4 or chips.shape[1:] != (size, size, 3):
+        raise ValueError(f"chips must be uint8 (N, {size}, {size}, 3), got {chips.dtype} {chips.shape}")
+    out = np.empty((len(chips), dim), dtype=np.float32)
+    with torch.inference_mode(), full_fp32(device):
+        for start in range(0, len(chips), batch_size):
+            batch = torch.from_numpy(np.ascontiguousarray(chips[start:start + batch_size])).to(device)
+            out[start:start + len(batch)] = forward(batch).float().cpu().numpy()
+    return out

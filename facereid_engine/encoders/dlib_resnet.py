@@ -14,12 +14,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..device import best_device, full_fp32, per_device
+from ..device import best_device, per_device
 from ..dlib.format import DlibReader
 from ..dlib.layers import DlibNet, Layer, read_network
 from ..errors import ModelFileError, ModelUnavailableError
 from ..paths import dlib_model_path
-from .base import Encoder
+from .base import Encoder, embed_in_batches
 from .calibration import calibrated_thresholds
 from .registry import EncoderCard, EncoderFamily, register_family
 
@@ -249,16 +249,7 @@ class DlibEncoder(Encoder):
 
     def embed(self, chips: np.ndarray) -> np.ndarray:
         """uint8 (N, 150, 150, 3) RGB chips -> float32 (N, 128) raw descriptors."""
-        chips = np.asarray(chips)
-        expected = (CHIP_SIZE, CHIP_SIZE, 3)
-        if chips.dtype != np.uint8 or chips.ndim != 4 or chips.shape[1:] != expected:
-            raise ValueError(f"chips must be uint8 (N, {CHIP_SIZE}, {CHIP_SIZE}, 3), got {chips.dtype} {chips.shape}")
-        out = np.empty((len(chips), self.dim), dtype=np.float32)
-        with torch.inference_mode(), full_fp32(self.device):
-            for start in range(0, len(chips), self.batch_size):
-                batch = torch.from_numpy(np.ascontiguousarray(chips[start:start + self.batch_size]))
-                out[start:start + len(batch)] = self.model(batch.to(self.device)).float().cpu().numpy()
-        return out
+        return embed_in_batches(chips, CHIP_SIZE, self.dim, self.batch_size, self.device, self.model)
 
 
 def _build_dlib_encoder(device: torch.device) -> DlibEncoder:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ...device import best_device, full_fp32, per_device
+from ...device import best_device, per_device
 from ...onnx import SFACE_FILE, load_zoo_model
-from ..base import Encoder
+from ..base import Encoder, embed_in_batches
 from .align import align_crop, align_crops, sface_chips, similarity_transform, warp_affine
 from .net import CHIP_SIZE, EMBEDDING_DIM, SFaceNet, load_sface_weights
 
@@ -51,17 +51,9 @@ class SFaceEncoder(Encoder):
 
     def embed(self, chips: np.ndarray) -> np.ndarray:
         """uint8 (N, 112, 112, 3) RGB chips -> float32 (N, 128) SFace features."""
-        chips = np.asarray(chips)
-        expected = (CHIP_SIZE, CHIP_SIZE, 3)
-        if chips.dtype != np.uint8 or chips.ndim != 4 or chips.shape[1:] != expected:
-            raise ValueError(f"chips must be uint8 (N, {CHIP_SIZE}, {CHIP_SIZE}, 3), got {chips.dtype} {chips.shape}")
-        out = np.empty((len(chips), self.dim), dtype=np.float32)
-        with torch.inference_mode(), full_fp32(self.device):
-            for start in range(0, len(chips), self.batch_size):
-                batch = torch.from_numpy(np.ascontiguousarray(chips[start:start + self.batch_size]))
-                x = batch.to(self.device).permute(0, 3, 1, 2).float()  # the net wants RGB, as the chips are
-                out[start:start + len(batch)] = self.model(x).cpu().numpy()
-        return out
+        # the net wants RGB NCHW floats, as the chips are RGB
+        return embed_in_batches(chips, CHIP_SIZE, self.dim, self.batch_size, self.device,
+                                lambda batch: self.model(batch.permute(0, 3, 1, 2).float()))
 
 
 def _build_sface_encoder(device: torch.device) -> SFaceEncoder:
