@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Creates .venv (Python >= 3.11) and installs FaceReID with its test extra into it.
-# Re-running is cheap: it reinstalls only when pyproject.toml changed.
+# Creates .venv (Python >= 3.11) and installs FaceReID with its test and cluster (Ray) extras into it.
+# Re-running is cheap: it reinstalls only when pyproject.toml (or this script) changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,10 +30,10 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && ! ldconfig -p | g
 fi
 
 stamp=.venv/.facereid-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d" " -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing FaceReID and its dependencies into .venv (first time: a few minutes)" >&2
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[test]"
+  .venv/bin/python -m pip install -q -e ".[test,cluster]"
   echo "$want" > "$stamp"
 fi
