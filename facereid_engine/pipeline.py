@@ -29,8 +29,8 @@ DEFAULT_MAX_SIDE = 2048
 # YuNet finds faces from about 10 to 330 px wide in the image it is given (measured on LFW faces
 # resized: none above ~330 px). It runs on a copy of at most 640 px (finds faces down to ~1.6% of the
 # photo's long side; 13x quicker than MMOD at 2048 on a 12 MP photo, benchmarks/bench_detectors.py)
-# and, for larger photos, once more on a 320 px copy
-# for faces that fill the frame; the two are merged by non-maximum suppression.
+# and, for larger photos, once more on a 320 px copy for faces that fill the frame; the two are
+# merged by non-maximum suppression.
 YUNET_MAX_SIDE = 640
 YUNET_COARSE_SIDE = 320
 _MERGE_IOU = 0.3
