@@ -9,7 +9,7 @@ import pytest
 import facereid_engine
 from facereid_engine.detect.yunet import YuNetDetector
 from facereid_engine.encoders.base import Encoder
-from facereid_engine.encoders.sface import (SFaceEncoder, align_crop, align_crops, load_sface_encoder,
+from facereid_engine.encoders.sface import (align_crop, align_crops, load_sface_encoder,
                                             similarity_transform, warp_affine)
 from facereid_engine.encoders.sface.align import TEMPLATE
 from facereid_engine.images import load_image

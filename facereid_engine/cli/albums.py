@@ -11,7 +11,6 @@ PERSON is an id or a (unique) name.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import unicodedata

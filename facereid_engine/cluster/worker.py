@@ -21,6 +21,8 @@ from .shards import shard_name, write_shard
 #: For tests of recovery only: a worker given a photo whose path contains this text exits at once
 #: (as a killed machine would), the first time only (a marker file next to the index remembers it).
 CRASH_ONCE_ENV = "FACEREID_INDEX_CRASH_ONCE"
+#: Threads decoding photos for one worker (each holds at most twice as many decoded ahead).
+DECODE_THREADS = 2
 
 
 class IndexWorker:
@@ -28,7 +30,7 @@ class IndexWorker:
     ``{"path", "faces", "error" ("" for none), "shard"}`` after writing its shard under ``out``."""
 
     def __init__(self, out: str, encoder: str, face_detector: str, max_side: int | None,
-                 upsample: int | None, threads: int = 1, decode_threads: int = 2):
+                 upsample: int | None, threads: int = 1):
         import torch
 
         from ..device import best_device
@@ -40,7 +42,7 @@ class IndexWorker:
         self.pipeline = FacePipeline(encoder, detector=face_detector, upsample=upsample, max_side=max_side,
                                      device=self.device)
         self.pipeline.encoder, self.pipeline.detector, self.pipeline.shape_predictor  # one load, now
-        self.pool = ThreadPoolExecutor(max_workers=max(1, decode_threads), thread_name_prefix="facereid-decode")
+        self.pool = ThreadPoolExecutor(max_workers=DECODE_THREADS, thread_name_prefix="facereid-decode")
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         photos = [(str(p), int(s), int(m)) for p, s, m in zip(batch["path"], batch["size"], batch["mtime_ns"])]
@@ -64,7 +66,7 @@ def index_photos(pipeline, photos: list[tuple[str, int, int]], pool: ThreadPoolE
                  out: str | None = None) -> tuple[list[dict], list[int], list[str | None]]:
     """Shard rows for ``photos`` (path, size, mtime_ns), and per photo its face count and error."""
     from ..library.scanning import _error_text, _load, sharpness, thumbnail
-    ahead = 2 * getattr(pool, "_max_workers", 1)     # photos decoded ahead: memory stays bounded
+    ahead = 2 * DECODE_THREADS if pool else 0     # photos decoded ahead: memory stays bounded
     loads = {i: pool.submit(_load, photos[i][0]) for i in range(min(ahead, len(photos)))} if pool else {}
     found: list[tuple] = []          # (photo, image shape, faces, chips, thumbnails, error)
     for i, (path, size, mtime) in enumerate(photos):

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import FaceReIDError
 from .knn import knn, knn_query, knn_search
-from .linkage import Clusters, MergeRules, agglomerate
+from .linkage import Clusters, MergeRules
 from .parallel import agglomerate_parallel
 from .repair import mend_splits
 
