@@ -174,7 +174,7 @@ def test_cache_is_used_and_keyed_by_the_file(predictor, monkeypatch, tmp_path):
 def test_damaged_cache_is_rebuilt(tmp_path):
     copy = tmp_path / MODEL_FILE
     shutil.copyfile(paths.dlib_model_path(MODEL_FILE), copy)
-    cache = landmarks_file._cache_path(copy)
+    cache = landmarks_file.cache_path(copy)
     cache.write_bytes(b"not an npz file")
     model = load_shape_predictor_model(copy)
     assert model.leaves.shape == (15, 500, 16, 10)

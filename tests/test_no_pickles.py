@@ -120,7 +120,7 @@ def test_the_landmarks_model_cache(marker, tmp_path):
     from facereid_engine.landmarks import model_file
     copy = tmp_path / "shape_predictor_5_face_landmarks.dat"
     shutil.copyfile(paths.dlib_model_path(copy.name), copy)
-    cache = model_file._cache_path(copy)
+    cache = model_file.cache_path(copy)
     with open(cache, "wb") as f:                 # an npz whose arrays are pickled objects
         np.savez(f, **{name: np.array([_Boom(marker)], dtype=object)
                        for name in model_file.ShapePredictorModel.__dataclass_fields__})

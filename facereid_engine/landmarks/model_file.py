@@ -171,7 +171,7 @@ def parse_shape_predictor(path: str | os.PathLike) -> ShapePredictorModel:
     return model
 
 
-def _cache_path(path: Path) -> Path:
+def cache_path(path: Path) -> Path:
     st = path.stat()
     return paths.cache_dir() / f"{path.stem}-v{CACHE_FORMAT}-{st.st_size}-{st.st_mtime_ns}.npz"
 
@@ -180,7 +180,7 @@ def load_shape_predictor_model(path: str | os.PathLike) -> ShapePredictorModel:
     """The parsed model, from the ``.npz`` cache when it matches the file, else parsed and cached."""
     path = Path(path)
     try:
-        cache = _cache_path(path)
+        cache = cache_path(path)
     except OSError as exc:
         raise ModelFileError(path, f"cannot read model file ({exc.strerror or exc})") from exc
     if cache.is_file():

@@ -80,7 +80,7 @@ def safe_name(name: str, fallback: str) -> str:
     return text
 
 
-def _person_folders(people) -> dict[int, str]:
+def person_folders(people) -> dict[int, str]:
     """Folder name of each person; equal names get the person's id added, so names are stable."""
     from .types import unnamed_label
     base = {p.id: safe_name(p.name or "", unnamed_label(p.id)) for p in people}
@@ -231,7 +231,7 @@ def export_work(library, destination: str | os.PathLike, *, mode: str = "link", 
                           f"to; choose a folder outside it")
     everyone = [p for p in library.people() if p.face_count]
     chosen = [p for p in everyone if people is None or p.id in set(people)]
-    folders = _person_folders(everyone)
+    folders = person_folders(everyone)
     for person in chosen:            # before anything is written: no person's folder may lead into photos
         path = os.path.join(real, folders[person.id])
         if os.path.islink(path):

@@ -185,13 +185,11 @@ def album_folder(library, person_id: int | None, export_folder: str | None) -> s
     """The folder to open for a person's album: its folder in the last export when there is one, else
     the folder of its first photo."""
     if export_folder and person_id is not None:
-        from facereid_engine.library import export
+        from facereid_engine.library.export import person_folders
 
-        person_folders = getattr(export, "_person_folders", None)
-        if person_folders is not None:
-            name = person_folders(library.people()).get(person_id)
-            if name and (Path(export_folder) / name).is_dir():
-                return str(Path(export_folder) / name)
+        name = person_folders(library.people()).get(person_id)
+        if name and (Path(export_folder) / name).is_dir():
+            return str(Path(export_folder) / name)
     faces = library.unsorted() if person_id is None else library.faces(person_id)
     if not faces:
         raise FileNotFoundError("this album has no photo")

@@ -135,7 +135,7 @@ def parse_landmarks_in_another_process() -> None:
     from facereid_engine.paths import dlib_model_path
 
     try:
-        cached = model_file._cache_path(dlib_model_path(MODEL_FILE)).is_file()
+        cached = model_file.cache_path(dlib_model_path(MODEL_FILE)).is_file()
     except Exception:  # no model file, no cache folder: the loader says why, later
         return
     if cached:
