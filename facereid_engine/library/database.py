@@ -146,6 +146,7 @@ class Database:
         self.readonly = readonly
         self._conn: sqlite3.Connection = open_library(self.path, readonly=readonly, timeout=timeout)
         self._lock = threading.RLock()
+        self._batch_depth = 0  # > 0 while this thread holds a batch() transaction open
 
     def close(self) -> None:
         with self._lock:
@@ -165,12 +166,35 @@ class Database:
         return self._conn
 
     @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Many writes in one transaction (an import of thousands of photos commits once per batch
+        instead of once per photo). The writes inside join it; all of them commit together at the
+        end, or none of them if an exception leaves the block. Other threads wait meanwhile."""
+        with self._write():
+            self._batch_depth += 1
+            try:
+                yield
+            finally:
+                self._batch_depth -= 1
+
+    @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: everything inside commits together or not at all."""
+        """One write transaction: everything inside commits together or not at all (inside
+        :meth:`batch`, together with the rest of the batch)."""
         with self._lock:
             conn = self._open_conn()
             if self.readonly:
                 raise LibraryError(f"{self.path}: the library is open read-only")
+            if self._batch_depth and conn.in_transaction:
+                conn.execute("SAVEPOINT one_write")  # a failed write inside a batch undoes only itself
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute("ROLLBACK TO one_write")
+                    raise
+                finally:
+                    conn.execute("RELEASE one_write")
+                return
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
