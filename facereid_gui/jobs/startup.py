@@ -22,6 +22,7 @@ class EngineInfo:
     models: list[ModelInfo] = field(default_factory=list)  # the models every encoder shares (detector, landmarks)
     cards: list = field(default_factory=list)  # every encoder's EncoderCard, usable or not
     threads_note: str = ""  # how many CPU threads the engine uses, and why (a few words)
+    threads: int = 0  # torch's intra-op threads as the engine's worker thread sees them (OpenMP's is per thread)
 
     def unavailable(self) -> dict[str, str]:
         """Encoders that cannot be used here, with the reason (from their cards)."""
@@ -87,7 +88,9 @@ def engine_info() -> EngineInfo:
     every = cards()
     import_what_the_window_uses()
     device = device_name() if best_device().type == "cuda" else f"CPU, {why}"
-    return EngineInfo(device, [c.name for c in every], list(FIXED_MODELS), every, why)
+    import torch
+
+    return EngineInfo(device, [c.name for c in every], list(FIXED_MODELS), every, why, torch.get_num_threads())
 
 
 def import_what_the_window_uses() -> None:
