@@ -68,9 +68,10 @@ def _as_image(source: ImageSource) -> tuple[np.ndarray, str | None]:
 
 def faces_in(pipeline: FacePipeline, source: ImageSource, face_crop: bool = False,
              flip: bool = False) -> list[Face]:
-    """Every face of one image, embedded, largest first; the whole image when ``face_crop``."""
+    """Every face of one image, embedded, largest first; the whole image when ``face_crop``. A face is
+    expected, so YuNet looks again at a lower score before giving up (see ``FacePipeline.detect_many``)."""
     image, name = _as_image(source)
-    faces = [pipeline.whole_image_face(image)] if face_crop else pipeline.find_faces(image)
+    faces = [pipeline.whole_image_face(image)] if face_crop else pipeline.find_faces(image, at_least_one=True)
     if not faces:
         raise NoFaceFoundError(name, "no face found (if the image is already a face crop, say so: "
                                      "face_crop=True / --face-crop)")

@@ -25,6 +25,7 @@ from ..faces import Detection, Face
 from ..images import load_image
 from ..paths import cache_dir
 from ..progress import Progress, Work
+from ..pipeline import YUNET_RESCUE_THRESHOLD
 
 FACE_CHOICES = ("centre", "largest")
 # Without a detection, the face is taken to be this fraction of the image's short side, centred:
@@ -144,7 +145,7 @@ def face_chips(pipeline, paths: Sequence[Path], how: str = "centre") -> list[tup
     face (landmarks from the shape predictor inside that box, chip cut from the whole image)."""
     images = [load_image(p) for p in paths]
     out = []
-    for image, found in zip(images, pipeline.detect_many(images)):
+    for image, found in zip(images, pipeline.detect_many(images, at_least_one=True)):
         height, width = image.shape[:2]
         if found:
             face, fallback = pipeline.complete(image, [choose_face(found, width, height, how)])[0], False
@@ -184,7 +185,8 @@ def embed_image_files(paths: Sequence[str | os.PathLike], pipeline, *, flip: boo
     encoder = pipeline.encoder
     up = "auto" if pipeline.upsample is None else pipeline.upsample
     variant = (f"v{_VERSION};{face_choice};up{up};side{pipeline.max_side}"
-               + ("" if pipeline.detector_name == "mmod" else f";{pipeline.detector_name}"))
+               + ("" if pipeline.detector_name == "mmod"
+                  else f";{pipeline.detector_name};rescue{YUNET_RESCUE_THRESHOLD:g}"))
     flips = (False, True) if flip else (False,)
     n = len(unique)
     yield Progress(0, n, "checking the embedding cache")

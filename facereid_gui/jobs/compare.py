@@ -72,7 +72,7 @@ def analyse_photo(path: str | os.PathLike, encoder: str | None, whole_image: boo
     if whole_image:
         faces = [finder.whole_image_face(image)]
     else:
-        faces = sorted(finder.find_faces(image), key=lambda f: -f.area)
+        faces = sorted(finder.find_faces(image, at_least_one=True), key=lambda f: -f.area)  # a face is expected
     if not faces:
         raise NoFaceFoundError(path, "no face found in this photo")
     chips = finder.chips(image, faces, size=CHIP_SIZE, padding=CHIP_PADDING)

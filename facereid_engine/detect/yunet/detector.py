@@ -86,11 +86,14 @@ class YuNetDetector:
         small = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BILINEAR))
         return small, size[0] / w, size[1] / h
 
-    def detect_raw_batch(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+    def detect_raw_batch(self, images: Sequence[np.ndarray], score_threshold: float | None = None
+                         ) -> list[np.ndarray]:
         """Faces of each image as OpenCV-layout rows (K, 15) float32, in original-image pixels.
 
-        Images whose padded sizes agree run through the net together.
+        Images whose padded sizes agree run through the net together. ``score_threshold`` overrides the
+        detector's own for this call.
         """
+        threshold = self.score_threshold if score_threshold is None else float(score_threshold)
         prepared = []
         for image in images:
             image = np.asarray(image)
@@ -106,7 +109,7 @@ class YuNetDetector:
             ph, pw = padded_size(h, w)
             for j, i in enumerate(members):
                 rows = postprocess({k: v[j] for k, v in outputs.items()}, ph, pw,
-                                   self.score_threshold, self.nms_threshold, self.top_k)
+                                   threshold, self.nms_threshold, self.top_k)
                 _, sx, sy = prepared[i]
                 if sx != 1.0 or sy != 1.0:
                     rows = rows.copy()
@@ -115,16 +118,16 @@ class YuNetDetector:
                 results[i] = rows
         return results  # type: ignore[return-value]
 
-    def detect_raw(self, image: np.ndarray) -> np.ndarray:
+    def detect_raw(self, image: np.ndarray, score_threshold: float | None = None) -> np.ndarray:
         """Faces as OpenCV-layout rows (K, 15): x, y, w, h, 5 landmarks (x, y), score; best first."""
-        return self.detect_raw_batch([image])[0]
+        return self.detect_raw_batch([image], score_threshold)[0]
 
-    def detect(self, image: np.ndarray) -> list[Face]:
+    def detect(self, image: np.ndarray, score_threshold: float | None = None) -> list[Face]:
         """Faces (inclusive int box, score, (5, 2) landmarks), best score first."""
-        return to_faces(self.detect_raw(image))
+        return to_faces(self.detect_raw(image, score_threshold))
 
-    def detect_batch(self, images: Sequence[np.ndarray]) -> list[list[Face]]:
-        return [to_faces(rows) for rows in self.detect_raw_batch(images)]
+    def detect_batch(self, images: Sequence[np.ndarray], score_threshold: float | None = None) -> list[list[Face]]:
+        return [to_faces(rows) for rows in self.detect_raw_batch(images, score_threshold)]
 
 
 def _build_yunet_detector(device: torch.device) -> YuNetDetector:
