@@ -10,9 +10,12 @@ dlib embeddings, in the same run:
 * average-linkage agglomerative clustering cut at 0.55 (exact, nearest-neighbour chain).
 
 Unsorted faces and images without a detected face count as clusters of their own.
-The embeddings are computed once with the pipeline and cached (``--embeddings``).
+The embeddings are computed once with the pipeline and cached (``--embeddings``). ``--encoder``
+chooses the encoder (default: dlib, the reference the baselines' thresholds were set for; for another
+encoder they, and FaceReID's own settings, are scaled by its calibrated euclidean threshold / 0.6,
+as ``GroupSettings.for_encoder`` scales them in the app).
 
-    .venv/bin/python benchmarks/bench_albums_lfw.py [--embeddings FILE] [--sweep]
+    .venv/bin/python benchmarks/bench_albums_lfw.py [--encoder fused] [--embeddings FILE] [--sweep] [--full]
 """
 from __future__ import annotations
 
@@ -33,12 +36,16 @@ from facereid_engine.clustering.quality import bcubed  # noqa: E402
 LFW = Path(os.environ.get("FACEREID_DATA", ROOT.parent / "shared" / "data")) / "lfw"
 
 
-def compute_embeddings(path: Path, min_images: int = 10, max_images: int = 10**6) -> None:
+#: Distances of the baselines are dlib's; for another encoder main() scales them like GroupSettings.
+SCALE = 1.0
+
+
+def compute_embeddings(path: Path, min_images: int = 10, max_images: int = 10**6, encoder: str = "dlib") -> None:
     """Detect, align and embed every face of the LFW people with ``min_images``..``max_images`` images."""
     from facereid_engine.images import load_image
     from facereid_engine.pipeline import FacePipeline
     from facereid_engine.library.scanning import sharpness
-    p0, p1 = FacePipeline("dlib", max_side=None), FacePipeline("dlib", max_side=None, upsample=1)
+    p0, p1 = FacePipeline(encoder, max_side=None), FacePipeline(encoder, max_side=None, upsample=1)
     names = [ln.split()[0] for ln in open(LFW / "lfw-names.txt")
              if min_images <= int(ln.split()[1]) <= max_images]
     rows: dict[str, list] = {k: [] for k in ("image", "label", "box", "score", "lm", "emb", "upsample", "sharp")}
@@ -165,9 +172,9 @@ def methods(x: np.ndarray, seeds: np.ndarray, settings: GroupSettings, photos: n
     """Labels of every method on the same embeddings."""
     return {
         "FaceReID albums": lambda: group_faces(x, settings=settings, photos=photos, can_seed=seeds),
-        "Chinese whispers 0.5": lambda: chinese_whispers(x, 0.5),
-        "DBSCAN eps 0.45 min 2": lambda: dbscan(x, 0.45),
-        "average linkage cut 0.55": lambda: average_linkage(x, 0.55),
+        "Chinese whispers 0.5": lambda: chinese_whispers(x, 0.5 * SCALE),
+        "DBSCAN eps 0.45 min 2": lambda: dbscan(x, 0.45 * SCALE),
+        "average linkage cut 0.55": lambda: average_linkage(x, 0.55 * SCALE),
     }
 
 
@@ -192,16 +199,25 @@ def run_all(x, truth, seeds, settings, n_missing=0, truth_missing=None, photos=N
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--embeddings", type=Path, default=Path(os.environ.get(
-        "FACEREID_LFW10", ROOT.parent / "notes" / "lfw10_embeddings.npz")))
-    ap.add_argument("--rest", type=Path, default=ROOT.parent / "notes" / "lfw_rest_embeddings.npz",
-                    help="embeddings of the other LFW people (for the all-of-LFW check; computed if missing "
-                    "with --full)")
+    ap.add_argument("--encoder", default="dlib")
+    ap.add_argument("--embeddings", type=Path, help="default: $FACEREID_LFW10, else ../notes/lfw10_embeddings"
+                    "[_ENCODER].npz")
+    ap.add_argument("--rest", type=Path, help="embeddings of the other LFW people (for the all-of-LFW check; "
+                    "computed if missing with --full; default ../notes/lfw_rest_embeddings[_ENCODER].npz)")
     ap.add_argument("--full", action="store_true", help="also group all 13,233 LFW images (5,749 people)")
     ap.add_argument("--sweep", action="store_true", help="also sweep FaceReID's threshold and spread ratio")
     args = ap.parse_args()
+    global SCALE
+    suffix = "" if args.encoder == "dlib" else f"_{args.encoder}"
+    args.embeddings = args.embeddings or Path(os.environ.get(
+        "FACEREID_LFW10", ROOT.parent / "notes" / f"lfw10_embeddings{suffix}.npz"))
+    args.rest = args.rest or ROOT.parent / "notes" / f"lfw_rest_embeddings{suffix}.npz"
+    if args.encoder != "dlib":
+        from facereid_engine.thresholds import default_threshold
+        SCALE = default_threshold(args.encoder, "euclidean")[0] / 0.6
+    print(f"encoder {args.encoder}; baseline distances scaled by {SCALE:.4f}")
     if not args.embeddings.exists():
-        compute_embeddings(args.embeddings)
+        compute_embeddings(args.embeddings, encoder=args.encoder)
     d = load(args.embeddings)
     n_images = len(d["paths"])
     image_label = np.array([list(d["names"]).index(p.split("/")[0]) for p in d["paths"]])
@@ -211,7 +227,7 @@ def main() -> None:
           f"detected; {len(missing)} images without a face; {len(d['emb']) - len(main_rows)} other faces")
     truth_main = d["label"][main_rows]
     x_main = d["emb"][main_rows].astype(np.float32)
-    settings = GroupSettings()
+    settings = GroupSettings.for_encoder(args.encoder)
     seeds = settings.can_seed(d["size"], d["score"], d["sharp"])
 
     results = run_all(x_main, truth_main, seeds[main_rows], settings, len(missing), image_label[missing])
@@ -246,7 +262,7 @@ def main() -> None:
 
     if args.full:
         if not args.rest.exists():
-            compute_embeddings(args.rest, min_images=1, max_images=9)
+            compute_embeddings(args.rest, min_images=1, max_images=9, encoder=args.encoder)
         r = load(args.rest)
         offset = len(d["names"])
         xa = np.concatenate([x_main, r["emb"][r["main"]]]).astype(np.float32)
