@@ -173,13 +173,22 @@ def _error_text(exc: Exception) -> str:
     return getattr(exc, "cause", None) or f"{type(exc).__name__}: {exc}"
 
 
+def default_settings(library, pipeline=None) -> ScanSettings:
+    """A scan's settings when none are given: the pipeline's encoder and detection settings, else the
+    library's own encoder (a library grouped with dlib stays dlib until asked otherwise)."""
+    if pipeline is not None:
+        return ScanSettings(encoder=pipeline.encoder_name, face_detector=pipeline.detector_name,
+                            max_side=pipeline.max_side, upsample=pipeline.upsample)
+    return ScanSettings(encoder=library.encoder)
+
+
 def scan_work(library, folder: str | os.PathLike, settings: ScanSettings | None = None,
               pipeline=None) -> Work[ScanResult]:
     """Generator: scan ``folder`` into ``library``, then group; yields :class:`Progress` per photo
     (message: the photo; info: ``faces`` found so far, ``errors``, ``photo_faces``), returns
     :class:`ScanResult`. ``pipeline``: a ``FacePipeline`` embedding with ``settings.encoder``
-    (default: one made for ``settings``)."""
-    settings = settings or ScanSettings()
+    (default: one made for ``settings``); without ``settings``, see :func:`default_settings`."""
+    settings = settings or default_settings(library, pipeline)
     if pipeline is not None and getattr(pipeline, "encoder_name", settings.encoder) != settings.encoder:
         raise ScanError(folder, f"the pipeline embeds with {pipeline.encoder_name!r}, not {settings.encoder!r}")
     start = time.perf_counter()

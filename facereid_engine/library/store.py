@@ -37,8 +37,16 @@ class Library(Database, PhotosMixin, CorrectionsMixin):
     # -- settings ---------------------------------------------------------------------------------
     @property
     def encoder(self) -> str:
-        """The encoder whose embeddings the albums are grouped by."""
-        return self.get_meta("encoder", DEFAULT_ENCODER) or DEFAULT_ENCODER
+        """The encoder whose embeddings the albums are grouped by: the latest scan's; for a library
+        that never recorded one, the encoder of most of its embeddings (so that a library made when
+        another encoder was the default keeps it), else the default."""
+        chosen = self.get_meta("encoder")
+        if chosen:
+            return chosen
+        with self._read() as db:
+            row = db.execute("SELECT encoder FROM embeddings GROUP BY encoder ORDER BY COUNT(*) DESC, encoder "
+                             "LIMIT 1").fetchone()
+        return row[0] if row else DEFAULT_ENCODER
 
     def group_settings(self):
         """The grouping thresholds in force (:class:`~facereid_engine.clustering.GroupSettings`)."""
@@ -67,8 +75,8 @@ class Library(Database, PhotosMixin, CorrectionsMixin):
         holding one); returns the list of ``ScanResult``."""
         from dataclasses import replace
 
-        from .scanning import ScanSettings, scan_work
-        settings = replace(settings or ScanSettings(), retry_errors=True)
+        from .scanning import default_settings, scan_work
+        settings = replace(settings or default_settings(self, pipeline), retry_errors=True)
         results = []
         for root in self.failed_roots():
             results.append((yield from scan_work(self, root, settings, pipeline)))
