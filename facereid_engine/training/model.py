@@ -62,6 +62,13 @@ class TrainedEncoder(Encoder):
     def is_pair_classifier(self) -> bool:
         return self.method in ("pair", "concat")
 
+    def chips(self, image: np.ndarray, faces) -> np.ndarray:
+        """The base's own chips: sface and fused align their own way (dlib's chip would not fit them)."""
+        return self.base.chips(image, faces)
+
+    def mirror(self, chips: np.ndarray) -> np.ndarray:
+        return self.base.mirror(chips)
+
     def embed(self, chips: np.ndarray) -> np.ndarray:
         vectors = self.base.embed(chips)
         if not isinstance(self.head, MetricHead):
