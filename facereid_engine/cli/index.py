@@ -22,7 +22,8 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="index folder (created; continued if it exists)")
     p.add_argument("--ray", default="local", metavar="ADDRESS",
                    help="Ray cluster address (e.g. ray://head:10001 or auto), or 'local' to start one here")
-    p.add_argument("--encoder", default=DEFAULT_ENCODER, help=f"encoder (default {DEFAULT_ENCODER})")
+    p.add_argument("--encoder", default=None,
+                   help=f"encoder (default: an existing index's own, else {DEFAULT_ENCODER})")
     p.add_argument("--detector", choices=DETECTORS, default=DEFAULT_DETECTOR, help="face detector")
     p.add_argument("--detail", choices=("fast", "normal", "small"), default="normal",
                    help="detection detail, as for 'facereid albums'")
@@ -38,8 +39,12 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..cluster import index_work
+    from ..cluster.shards import read_manifest
     from ..library.scanning import DETAIL, ScanSettings
     max_side, upsample = DETAIL[args.detail]
+    if args.encoder is None:  # a rerun continues with the encoder the index was made with
+        known = read_manifest(args.out)
+        args.encoder = known["encoder"] if known else DEFAULT_ENCODER
     settings = ScanSettings(encoder=args.encoder, face_detector=args.detector, max_side=max_side, upsample=upsample)
     result = drive(index_work(args.photo_dir, args.out, ray_address=args.ray, settings=settings,
                               batch_size=args.batch_size, workers=args.workers, threads=args.threads,
