@@ -5,7 +5,7 @@ Measured choices: see the README's "Accuracy" and "Speed" sections and the bench
 from __future__ import annotations
 
 #: The encoder used when none is named (Compare, verify, new libraries, eval, train's base).
-DEFAULT_ENCODER = "dlib"
+DEFAULT_ENCODER = "fused"
 
 #: Face detectors: dlib's MMOD CNN (exact to dlib) and OpenCV Zoo's YuNet.
 DETECTORS = ("mmod", "yunet")

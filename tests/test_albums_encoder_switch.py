@@ -9,6 +9,8 @@ from albums_support import copy_library, group_library_file, tree_digest
 from data_paths import GROUP
 
 from facereid_engine.cli import main
+from facereid_engine.defaults import DEFAULT_ENCODER
+from facereid_engine.progress import run
 from facereid_engine.library import Library
 
 pytestmark = pytest.mark.slow
@@ -56,4 +58,8 @@ def test_regroup_a_dlib_library_with_sface_and_back(tmp_path, capsys):
     _albums(capsys, GROUP, "--library", library)
     with Library(library) as lib:
         assert lib.encoder == "dlib"
+        # and so does the library API without settings, although the default encoder is another
+        assert DEFAULT_ENCODER != "dlib"
+        result = run(lib.scan_work(GROUP))
+        assert lib.encoder == "dlib" and result.unchanged == 24 and result.new == result.changed == 0
     assert tree_digest(GROUP) == before_photos

@@ -1,4 +1,4 @@
-"""``facereid eval`` and ``evaluate()`` end to end on 20 real LFW pairs with the dlib encoder."""
+"""``facereid eval`` and ``evaluate()`` end to end on 20 real LFW pairs with the default (fused) and dlib encoders."""
 from __future__ import annotations
 
 import json
@@ -10,6 +10,7 @@ import pytest
 
 from data_paths import LFW, LFW_IMAGES, lfw_image
 from facereid_engine.cli import main
+from facereid_engine.defaults import DEFAULT_ENCODER
 from facereid_engine.evaluation.embedding_cache import EmbeddingCache, embed_image_files
 from facereid_engine.errors import Cancelled
 from facereid_engine.evaluation.runner import evaluate
@@ -50,26 +51,26 @@ def test_two_fold_file_with_json_and_charts(capsys, files, tmp_path):
     first = time.monotonic() - start
     assert code == 0
     assert result["n_pairs"] == 20 and result["n_folds"] == 2 and result["flip"] is False
-    assert result["pairs"]["n_images"] == 33 and result["encoders"]["dlib"]["n_images"] == 33
-    assert set(result["results"]["dlib"]) == {"euclidean", "euclidean_l2", "cosine"}
-    for distance, r in result["results"]["dlib"].items():
+    assert result["pairs"]["n_images"] == 33 and result["encoders"][DEFAULT_ENCODER]["n_images"] == 33
+    assert set(result["results"][DEFAULT_ENCODER]) == {"euclidean", "euclidean_l2", "cosine"}
+    for distance, r in result["results"][DEFAULT_ENCODER].items():
         assert r["protocol"] == "k-fold" and r["n_pairs"] == 20 and r["n_folds"] == 2
         assert len(r["thresholds"]) == 2 and r["threshold_mean"] == pytest.approx(np.mean(r["thresholds"]), abs=1e-6)
-        assert r["accuracy_mean"] >= 0.9, distance  # dlib is ~99% on LFW
+        assert r["accuracy_mean"] >= 0.9, distance  # the default is over 99% on LFW
         assert r["auc"] >= 0.95 and set(r["tar_at_far"]) == {"0.001", "0.01"}
         for key in ("accuracy_std", "eer"):
             assert key in r
-    euclidean = result["results"]["dlib"]["euclidean"]
+    euclidean = result["results"][DEFAULT_ENCODER]["euclidean"]
     assert 0.4 < euclidean["threshold_mean"] < 0.8
-    assert json.loads((out_dir / "results.json").read_text())["results"]["dlib"]["euclidean"] == euclidean
-    for name in ("accuracy_dlib.png", "roc_dlib.png", "histograms_dlib.png"):
+    assert json.loads((out_dir / "results.json").read_text())["results"][DEFAULT_ENCODER]["euclidean"] == euclidean
+    for name in (f"accuracy_{DEFAULT_ENCODER}.png", f"roc_{DEFAULT_ENCODER}.png", f"histograms_{DEFAULT_ENCODER}.png"):
         assert (out_dir / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # a second run with one distance reads every embedding from the cache
     start = time.monotonic()
     code, again, _ = _eval(capsys, "--pairs", str(files["two_folds"]), "--distance", "euclidean")
-    assert code == 0 and set(again["results"]["dlib"]) == {"euclidean"}
-    assert again["encoders"]["dlib"]["cached"] == 33
-    assert again["results"]["dlib"]["euclidean"]["accuracy_mean"] == euclidean["accuracy_mean"]
+    assert code == 0 and set(again["results"][DEFAULT_ENCODER]) == {"euclidean"}
+    assert again["encoders"][DEFAULT_ENCODER]["cached"] == 33
+    assert again["results"][DEFAULT_ENCODER]["euclidean"]["accuracy_mean"] == euclidean["accuracy_mean"]
     assert time.monotonic() - start < first / 2
 
 
@@ -77,15 +78,15 @@ def test_train_pairs_choose_the_threshold_and_score_once(capsys, files):
     code, result, _ = _eval(capsys, "--pairs", str(files["test"]), "--train-pairs", str(files["train"]),
                             "--distance", "euclidean")
     assert code == 0
-    r = result["results"]["dlib"]["euclidean"]
+    r = result["results"][DEFAULT_ENCODER]["euclidean"]
     assert r["protocol"] == "train-test" and r["accuracy_std"] == 0 and len(r["thresholds"]) == 1
     assert result["train_pairs"]["n_pairs"] == 10 and r["n_pairs"] == 10
     assert r["accuracy_mean"] >= 0.9
     # one fold alone: scored at the calibrated default threshold, nothing chosen on it
     code, alone, _ = _eval(capsys, "--pairs", str(files["test"]), "--distance", "euclidean")
-    r = alone["results"]["dlib"]["euclidean"]
+    r = alone["results"][DEFAULT_ENCODER]["euclidean"]
     from facereid_engine.thresholds import default_threshold
-    assert r["protocol"] == "fixed-threshold" and r["thresholds"] == [default_threshold("dlib", "euclidean")[0]]
+    assert r["protocol"] == "fixed-threshold" and r["thresholds"] == [default_threshold(DEFAULT_ENCODER, "euclidean")[0]]
 
 
 def test_evaluate_generator_matches_the_protocol_and_can_be_cancelled(files):
@@ -130,7 +131,7 @@ def test_identity_folder(capsys, tmp_path):
     code, result, _ = _eval(capsys, "--identities", str(tmp_path), "--folds", "2", "--pairs-per-fold", "2",
                             "--distance", "cosine")
     assert code == 0 and result["pairs"]["kind"] == "identities" and result["face_choice"] == "largest"
-    r = result["results"]["dlib"]["cosine"]
+    r = result["results"][DEFAULT_ENCODER]["cosine"]
     assert r["n_folds"] == 2 and r["n_pairs"] == 8 and r["protocol"] == "k-fold"
 
 

@@ -12,6 +12,8 @@ from PIL import Image
 
 from data_paths import GROUP, ROOT, lfw_image
 from facereid_engine.cli import main
+from facereid_engine.defaults import DEFAULT_ENCODER
+from facereid_engine.encoders import card
 from facereid_engine.thresholds import default_threshold
 
 BUSH_1, BUSH_2 = lfw_image("George_W_Bush", 1), lfw_image("George_W_Bush", 2)
@@ -39,8 +41,8 @@ def test_verify_exit_codes_and_json(facereid):
     same = facereid_process("verify", BUSH_1, BUSH_2, "--json")
     assert same.returncode == 0, same.stderr
     payload = json.loads(same.stdout)
-    assert payload["verified"] is True and payload["encoder"] == "dlib"
-    assert payload["distance"] < payload["threshold"] == default_threshold("dlib", "euclidean")[0]
+    assert payload["verified"] is True and payload["encoder"] == DEFAULT_ENCODER
+    assert payload["distance"] < payload["threshold"] == default_threshold(DEFAULT_ENCODER, "euclidean")[0]
     assert len(payload["faces1"]) == 1 and len(payload["faces1"][0]["landmarks"]) == 5
     diff = facereid_process("verify", BUSH_1, POWELL, "--distance", "cosine")
     assert diff.returncode == 1, diff.stderr
@@ -94,7 +96,7 @@ def test_detect_and_embed_json_lines_go_on_after_a_failure(facereid, tmp_path):
     assert result.returncode == 2
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["path"] for r in rows] == [str(BUSH_1), str(broken), str(group)]
-    assert len(rows[0]["faces"]) == 1 and len(rows[0]["faces"][0]["embedding"]) == 128
+    assert len(rows[0]["faces"]) == 1 and len(rows[0]["faces"][0]["embedding"]) == card(DEFAULT_ENCODER).dim
     assert "error" in rows[1] and "truncated" in rows[1]["error"]
     assert len(rows[2]["faces"]) == 2
     detected = facereid("detect", group, "--json")

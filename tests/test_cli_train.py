@@ -4,9 +4,11 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pytest
 
 from facereid_engine.cli import main
+from facereid_engine.defaults import DEFAULT_ENCODER
 from facereid_engine.encoders import available_encoders, get_encoder
 from facereid_engine.paths import models_dir
 from training_helpers import make_people_folder, write_pairs_file
@@ -34,7 +36,8 @@ def test_train_identities_json_summary_and_new_encoder(people, capsys):
     assert (models_dir() / "dlib+clim.pt").is_file() and (models_dir() / "dlib+clim.json").is_file()
 
     # the same name again is refused before any work; --overwrite replaces it
-    assert main(["train", "--method", "pair", "--identities", str(people), "--name", "clim", "--quiet"]) == 2
+    assert main(["train", "--base", "dlib", "--method", "pair", "--identities", str(people), "--name", "clim",
+                 "--quiet"]) == 2
     assert "exists already" in capsys.readouterr().err
 
 
@@ -44,7 +47,8 @@ def test_train_pairs_file_text_output(people, tmp_path, capsys):
                "--epochs", "4", "--quiet"])
     out, err = capsys.readouterr()
     assert rc == 0, err
-    assert out.startswith("saved dlib+clip: pair on dlib, validation accuracy ") and "plain dlib distance" in out
+    base = DEFAULT_ENCODER  # no --base: the default encoder
+    assert out.startswith(f"saved {base}+clip: pair on {base}, validation accuracy ") and f"plain {base} distance" in out
     assert err == ""
 
 
@@ -59,7 +63,7 @@ def test_train_refuses_bad_options_before_any_work(people, capsys, args, message
     err = capsys.readouterr().err
     assert rc == 2 and err.startswith("facereid: error: ")
     assert re.search(message, err)
-    assert not (models_dir() / "dlib+refused.json").exists()
+    assert not (models_dir() / f"{DEFAULT_ENCODER}+refused.json").exists()
 
 
 def test_train_too_small_data_is_an_error(tmp_path, capsys):
@@ -78,14 +82,24 @@ def test_trained_models_are_measured_by_eval_with_their_own_thresholds(people, t
         assert main(["train", "--method", method, "--identities", str(people), "--name", name,
                      "--epochs", "3", "--quiet"]) == 0
     capsys.readouterr()
-    stored = read_info("dlib+evm")["thresholds"]["cosine"]
-    assert default_threshold("dlib+evm", "cosine") == (pytest.approx(stored), False)
+    metric, pair = f"{DEFAULT_ENCODER}+evm", f"{DEFAULT_ENCODER}+evp"  # no --base: the default encoder
+    stored = read_info(metric)["thresholds"]["cosine"]
+    assert default_threshold(metric, "cosine") == (pytest.approx(stored), False)
 
-    assert main(["eval", "--pairs", str(pairs), "--images", str(people), "--encoder", "dlib+evp",
+    assert main(["eval", "--pairs", str(pairs), "--images", str(people), "--encoder", pair,
                  "--json", "--quiet"]) == 0
-    results = json.loads(capsys.readouterr().out)["results"]["dlib+evp"]
+    results = json.loads(capsys.readouterr().out)["results"][pair]
     accuracies = {d: r["accuracy_mean"] for d, r in results.items()}
     assert set(accuracies) == {"euclidean", "euclidean_l2", "cosine"}
     assert len(set(accuracies.values())) == 1  # the classifier's decisions, whatever the distance
     assert all(r["threshold_mean"] == 0.5 for r in results.values())
     assert min(accuracies.values()) > 0.8
+    # a trained encoder cuts its base's own chips (fused stacks dlib's and SFace's), not dlib's
+    from data_paths import lfw_image
+    from facereid_engine.images import load_image
+    from facereid_engine.pipeline import get_pipeline
+    image = load_image(lfw_image("Abel_Pacheco", 1))
+    faces = get_pipeline(DEFAULT_ENCODER).find_faces(image)
+    chips = get_encoder(pair).chips(image, faces)
+    assert chips.shape[1:] == get_encoder(DEFAULT_ENCODER).chips(image, faces).shape[1:] == (262, 150, 3)
+    assert np.array_equal(chips, get_encoder(DEFAULT_ENCODER).chips(image, faces))

@@ -25,10 +25,12 @@ from facereid_engine.cluster.shards import done_photos, read_manifest, read_phot
 from facereid_engine.cluster.worker import CRASH_ONCE_ENV  # noqa: E402
 from facereid_engine.library import Library  # noqa: E402
 from facereid_engine.library.index_import import import_index_work  # noqa: E402
+from facereid_engine.library.scanning import ScanSettings  # noqa: E402
 from facereid_engine.progress import run  # noqa: E402
 
 RAY_START_SECONDS = 120
 CRASH_ON = "face_recognition_obama1.jpg"     # the worker holding this photo dies, once
+DLIB = ScanSettings(encoder="dlib")            # as the single-machine scan it is compared with
 
 
 def _alarm(seconds: int):
@@ -54,7 +56,7 @@ def local_ray(tmp_path_factory):
 @pytest.fixture(scope="module")
 def index(local_ray, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("index") / "group"
-    result = run(index_work(GROUP, out, ray_address=None, batch_size=4, workers=2))
+    result = run(index_work(GROUP, out, ray_address=None, settings=DLIB, batch_size=4, workers=2))
     assert (out / ".crashed-once").exists(), "the worker holding the crash photo did not die"
     assert result.indexed == result.photos == 24 and result.skipped == 0 and not result.errors, result.summary()
     return out
@@ -105,12 +107,12 @@ def test_importing_again_changes_nothing(index, tmp_path):
 def test_rerun_skips_what_is_done_and_redoes_a_lost_shard(index, tmp_path):
     out = tmp_path / "copy"
     shutil.copytree(index, out)
-    again = run(index_work(GROUP, out, ray_address=None, batch_size=4))
+    again = run(index_work(GROUP, out, ray_address=None, settings=DLIB, batch_size=4))
     assert again.indexed == 0 and again.skipped == 24
     lost = shard_paths(out)[0]
     lost_photos = {p for p, _, _ in done_photos(out)} - _paths_without(out, lost)
     lost.unlink()
-    redo = run(index_work(GROUP, out, ray_address=None, batch_size=4))
+    redo = run(index_work(GROUP, out, ray_address=None, settings=DLIB, batch_size=4))
     assert redo.indexed == len(lost_photos) == 4 and redo.skipped == 20
     assert len({p["path"] for p in read_photos(out)}) == 24
 
@@ -157,7 +159,7 @@ def test_a_photo_that_cannot_be_read_is_indexed_as_an_error(tmp_path):
     bad = root / "b.jpg"
     bad.write_bytes(b"not a JPEG")
     photos = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in (good, bad)]
-    out = open_index(tmp_path / "index", {"root": str(root), "encoder": "dlib", "detector": ScanSettings().detector})
+    out = open_index(tmp_path / "index", {"root": str(root), "encoder": "dlib", "detector": DLIB.detector})
     rows, faces, errors = index_photos(FacePipeline("dlib"), photos)
     assert faces == [1, 0] and errors[0] is None and errors[1]
     write_shard(out, shard_name(photos), rows)

@@ -97,7 +97,8 @@ def test_cli_encoders_lists_the_card(toy, capsys):
     assert main(["encoders", "--json"]) == 0
     listed = {json.loads(line)["name"]: json.loads(line) for line in capsys.readouterr().out.splitlines()}
     assert listed[TOY]["family"] == "toy" and listed[TOY]["thresholds"]["cosine"]["value"] == 0.12
-    assert listed["dlib"]["default"] is True and listed["dlib"]["available"] is True
+    assert listed["fused"]["default"] is True and listed["fused"]["available"] is True
+    assert listed["dlib"]["default"] is False and listed["dlib"]["available"] is True
 
 
 @pytest.mark.slow

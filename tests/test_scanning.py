@@ -116,8 +116,8 @@ def test_a_killed_scan_resumes_to_the_same_albums(tmp_path, group_lib):
     folder = copy_photos(tmp_path / "photos")
     before = tree_digest(folder)
     library = tmp_path / "lib.sqlite"
-    code = ("import sys; from facereid_engine.library import Library\n"
-            "lib = Library(sys.argv[1])\nfor event in lib.scan_work(sys.argv[2]):\n"
+    code = ("import sys; from facereid_engine.library import Library\nfrom facereid_engine.library.scanning import ScanSettings\n"
+            "lib = Library(sys.argv[1])\nfor event in lib.scan_work(sys.argv[2], ScanSettings(encoder='dlib')):\n"
             "    print(event.done, flush=True)\n")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-c", code, str(library), str(folder)], stdout=subprocess.PIPE,

@@ -7,6 +7,8 @@ from PIL import Image
 
 import facereid_engine as fr
 from data_paths import GROUP, lfw_image
+from facereid_engine.defaults import DEFAULT_ENCODER
+from facereid_engine.encoders import card
 from facereid_engine.thresholds import default_threshold
 
 BUSH_1, BUSH_2 = lfw_image("George_W_Bush", 1), lfw_image("George_W_Bush", 2)
@@ -16,19 +18,19 @@ POWELL = lfw_image("Colin_Powell", 1)
 def test_same_person():
     result = fr.verification(BUSH_1, BUSH_2)
     assert result and result.verified
-    assert result.encoder_name == "dlib" and result.distance_name == "euclidean"
-    calibrated = default_threshold("dlib", "euclidean")
-    assert (result.threshold, result.threshold_provisional) == calibrated
-    assert calibrated[0] == pytest.approx(0.6, abs=0.05)  # near dlib's own rule
+    assert result.encoder_name == DEFAULT_ENCODER == "fused" and result.distance_name == "euclidean"
+    calibrated = default_threshold(DEFAULT_ENCODER, "euclidean")
+    assert (result.threshold, result.threshold_provisional) == (calibrated[0], False)
+    assert default_threshold("dlib", "euclidean")[0] == pytest.approx(0.6, abs=0.05)  # near dlib's own rule
     assert 0.0 < result.distance < result.threshold
     assert len(result.face1.box) == 4 and result.face1.landmarks.shape == (5, 2)
-    assert result.face1.embedding.shape == (128,)
+    assert result.face1.embedding.shape == (card(DEFAULT_ENCODER).dim,)
 
 
 def test_different_people():
     result = fr.verification(BUSH_1, POWELL)
     assert not result
-    assert result.distance > 0.6
+    assert result.distance > result.threshold
 
 
 def test_study_keyword_api_and_every_distance():

@@ -9,6 +9,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QFormL
                                QSpinBox, QSplitter, QStackedWidget, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
+from facereid_engine.defaults import DEFAULT_ENCODER  # light: no torch
+
 from ..jobs.charts import PairSource, evaluate_source, load_last
 from ..widgets.encoder_choice import Remembered, checklist_names, fill_checklist, set_checklist
 from ..widgets.evaluation_chart import EvaluationChart
@@ -76,8 +78,8 @@ class ChartsPage(Page):
         self.encoder_list = QListWidget()
         self.encoder_list.setMaximumHeight(100)
         self.encoder_list.setToolTip("Tick several encoders to overlay their curves")
-        ticked = [n for n in str(s.value("charts/encoders", "dlib")).split(",") if n]
-        fill_checklist(self.encoder_list, [Remembered(name) for name in ticked or ["dlib"]], set(ticked))
+        ticked = [n for n in str(s.value("charts/encoders", DEFAULT_ENCODER)).split(",") if n]
+        fill_checklist(self.encoder_list, [Remembered(name) for name in ticked or [DEFAULT_ENCODER]], set(ticked))
         encoder_box = QGroupBox("Encoders to compare")
         QVBoxLayout(encoder_box).addWidget(self.encoder_list)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
+from facereid_engine.defaults import DEFAULT_ENCODER  # light: no torch
+
 from ..jobs.train import TrainRequest, save_job, training_job
 from ..widgets.encoder_choice import fill_combo
 from ..widgets.path_row import path_row
@@ -49,7 +51,8 @@ class TrainPage(Page):
         self.kind_box.setCurrentIndex(max(0, self.kind_box.findData(s.value("train/kind", "pairs"))))
 
         self.base_box = QComboBox()
-        self.base_box.addItem(str(s.value("train/base", "dlib")), str(s.value("train/base", "dlib")))
+        base = str(s.value("train/base", DEFAULT_ENCODER))
+        self.base_box.addItem(base, base)
         self.base_box.setToolTip("The frozen encoder whose embeddings are learnt from (cached after the first run)")
         self.method_box = QComboBox()
         for key, words in METHOD_WORDS:

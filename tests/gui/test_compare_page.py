@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
+from facereid_engine.defaults import DEFAULT_ENCODER
 from facereid_engine.distances import distance as engine_distance
 from facereid_engine.thresholds import default_threshold
 from facereid_engine.verify import verification
@@ -16,6 +17,7 @@ pytestmark = pytest.mark.usefixtures("no_imagenet_weights")
 
 SAME = (lfw_image("Abel_Pacheco", 1), lfw_image("Abel_Pacheco", 4))
 OTHER = lfw_image("Dean_Barker", 1)
+ENCODER = DEFAULT_ENCODER  # what the page starts with
 
 
 @pytest.fixture
@@ -40,7 +42,7 @@ def test_drop_two_photos_then_another_person(compare, qtbot):
     expected = verification(*SAME)  # the engine's own answer for the same two files
     assert page.result.distance == pytest.approx(expected.distance, abs=1e-6)
     assert expected.verified
-    assert page.result.encoder == "dlib" and "decided by the encoder <b>dlib</b>" in page.result.decided_by.text()
+    assert page.result.encoder == ENCODER and f"decided by the encoder <b>{ENCODER}</b>" in page.result.decided_by.text()
     # boxes on the faces, the chosen one highlighted, its aligned chip shown
     assert page.panes[0].view.boxes == [f.box for f in expected.faces1]
     assert page.panes[0].view._chosen == 0
@@ -50,7 +52,7 @@ def test_drop_two_photos_then_another_person(compare, qtbot):
     wait_idle(qtbot, window)
     assert verdict(page) == "Different people" and page.result.same is False
     assert page.result.distance == pytest.approx(verification(SAME[0], OTHER).distance, abs=1e-6)
-    assert f"{default_threshold('dlib', 'euclidean')[0]:.4f}" in page.result.details.text()
+    assert f"{default_threshold(ENCODER, 'euclidean')[0]:.4f}" in page.result.details.text()
 
 
 def test_distance_threshold_and_encoder_controls(compare, qtbot):
@@ -58,11 +60,11 @@ def test_distance_threshold_and_encoder_controls(compare, qtbot):
     drop_paths(page.panes[0], [SAME[0], SAME[1]])  # two files on one pane: one on each side
     wait_idle(qtbot, window)
     assert page.panes[1].path == str(SAME[1])
-    a, b = (p.embeddings["dlib"][0] for p in page.photos)
+    a, b = (p.embeddings[ENCODER][0] for p in page.photos)
     embedded = [p.embeddings for p in page.photos]
 
     page.set_distance("cosine")  # the threshold resets to the cosine default; nothing is re-embedded
-    value, _ = default_threshold("dlib", "cosine")
+    value, _ = default_threshold(ENCODER, "cosine")
     assert page.threshold.value() == value  # exactly the calibrated value, not the spin box rounding
     qtbot.waitUntil(lambda: page.result.distance == pytest.approx(engine_distance(a, b, "cosine")), timeout=3000)
     assert [p.embeddings for p in page.photos] == embedded
@@ -74,7 +76,7 @@ def test_distance_threshold_and_encoder_controls(compare, qtbot):
     qtbot.waitUntil(lambda: verdict(page) == "Same person", timeout=3000)
 
     page.set_distance("euclidean_l2")
-    assert page.threshold.value() == default_threshold("dlib", "euclidean_l2")[0]
+    assert page.threshold.value() == default_threshold(ENCODER, "euclidean_l2")[0]
     qtbot.waitUntil(lambda: page.result.distance == pytest.approx(engine_distance(a, b, "euclidean_l2")),
                     timeout=3000)
 
@@ -93,10 +95,10 @@ def test_distance_threshold_and_encoder_controls(compare, qtbot):
     assert page.result.verdict.text() == "" and page.result.encoder is None
     assert reason in page.result.details.text()
     assert len(labels_saying(page, reason)) == 1
-    page.set_encoder("dlib")  # back: the embeddings are reused and the verdict comes back
+    page.set_encoder(ENCODER)  # back: the embeddings are reused and the verdict comes back
     qtbot.waitUntil(lambda: verdict(page) == "Same person", timeout=3000)
     assert all(not pane.error_text for pane in page.panes)
-    assert page.threshold.value() == default_threshold("dlib", "euclidean_l2")[0]
+    assert page.threshold.value() == default_threshold(ENCODER, "euclidean_l2")[0]
 
 
 def test_click_another_face_and_errors_in_the_pane(compare, qtbot, tmp_path):
@@ -109,9 +111,9 @@ def test_click_another_face_and_errors_in_the_pane(compare, qtbot, tmp_path):
     assert len(view.boxes) == 2
     # Biden is one of the two: by default the face closest to photo B's one is compared (as
     # `facereid verify --closest`), and the pane says so
-    faces = page.photos[0].embeddings["dlib"]
-    distances = [engine_distance(f, page.photos[1].embeddings["dlib"][0]) for f in faces]
-    assert min(distances) <= 0.6 < max(distances)
+    faces = page.photos[0].embeddings[ENCODER]
+    distances = [engine_distance(f, page.photos[1].embeddings[ENCODER][0]) for f in faces]
+    assert min(distances) <= default_threshold(ENCODER, "euclidean")[0] < max(distances)
     closest = int(np.argmin(distances))
     expected = verification(group, GROUP / "enrollment" / "biden" / "biden.jpg", compare="closest")
     assert (page.chosen[0], view._chosen) == (closest, closest) == (expected.face1_index, expected.face1_index)
@@ -124,12 +126,12 @@ def test_click_another_face_and_errors_in_the_pane(compare, qtbot, tmp_path):
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=centre)
     assert page.chosen[0] == other and view._chosen == other
     qtbot.waitUntil(lambda: page.result.distance != first, timeout=3000)
-    expected = engine_distance(faces[other], page.photos[1].embeddings["dlib"][0], "euclidean")
+    expected = engine_distance(faces[other], page.photos[1].embeddings[ENCODER][0], "euclidean")
     assert page.result.distance == pytest.approx(expected)
     assert verdict(page) == "Different people" and "the one you clicked" in page.panes[0].message.text()
     page.set_distance("cosine")  # a click is kept whatever the distance
     qtbot.waitUntil(lambda: page.result.distance == pytest.approx(
-        engine_distance(faces[other], page.photos[1].embeddings["dlib"][0], "cosine")), timeout=3000)
+        engine_distance(faces[other], page.photos[1].embeddings[ENCODER][0], "cosine")), timeout=3000)
     assert page.chosen[0] == other
     page.set_distance("euclidean")
 
@@ -138,7 +140,7 @@ def test_click_another_face_and_errors_in_the_pane(compare, qtbot, tmp_path):
     wait_idle(qtbot, window)
     from facereid_engine.pipeline import get_pipeline
     from facereid_engine.images import load_image
-    yunet_boxes = [f.box for f in sorted(get_pipeline("dlib", detector="yunet").find_faces(load_image(group)),
+    yunet_boxes = [f.box for f in sorted(get_pipeline(ENCODER, detector="yunet").find_faces(load_image(group)),
                                          key=lambda f: -f.area)]
     assert view.boxes == yunet_boxes and page.photos[0].detector == "yunet"
     assert verdict(page) == "Same person" and "the closest to photo B's face" in page.panes[0].message.text()
@@ -186,7 +188,7 @@ def test_an_encoder_that_fails_to_load_is_said_once(make_window, qtbot, tmp_path
     assert page.result.verdict.text() == "" and all(not pane.error_text for pane in page.panes)
     assert len(labels_saying(page, "cannot be used here")) == 1
     assert str(folder / weights_filename("squeezenet")) in page.result.details.text()
-    page.set_encoder("dlib")
+    page.set_encoder(ENCODER)
     qtbot.waitUntil(lambda: verdict(page) == "Same person", timeout=3000)
 
 
@@ -201,7 +203,7 @@ def test_load_weights_file_checks_its_hash(compare, qtbot, tmp_path):
     window, page = compare
     drop_paths(page.panes[0], list(SAME))
     wait_idle(qtbot, window)
-    assert page.weights_button.isHidden()  # dlib: nothing to load
+    assert page.weights_button.isHidden()  # the default: nothing to load
     page.set_encoder("resnet")
     wait_idle(qtbot, window)
     assert not page.weights_button.isHidden()
@@ -215,7 +217,7 @@ def test_load_weights_file_checks_its_hash(compare, qtbot, tmp_path):
     assert len(labels_saying(page, "cannot be used here")) == 1
     assert os.listdir(os.environ["FACEREID_WEIGHTS_DIR"]) == []
     assert "resnet" in window.engine.unavailable()
-    page.set_encoder("dlib")
+    page.set_encoder(ENCODER)
     qtbot.waitUntil(lambda: verdict(page) == "Same person", timeout=3000)
     assert page.weights_button.isHidden()
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 from PySide6.QtCore import Qt
 
+from facereid_engine.defaults import DEFAULT_ENCODER
 from facereid_engine.distances import distance as engine_distance, is_same_person
 from facereid_engine.encoders import Encoder, EncoderCard, EncoderFamily, get_encoder, register_family
 from facereid_engine.encoders import unregister_family
@@ -158,6 +159,6 @@ def test_the_window_tells_every_page_when_the_encoders_change(make_window, qtbot
         assert "toyproj" in window.engine.encoders
         assert "toyproj" in compare.encoder_names() and "toyproj" in charts.encoder_names()
         assert "toyproj" in combo_names(train.base_box)
-        assert compare.encoder == "dlib"  # the choice is kept
+        assert compare.encoder == DEFAULT_ENCODER  # the choice is kept
     finally:
         unregister_family("toy")

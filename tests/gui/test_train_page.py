@@ -4,8 +4,11 @@ from __future__ import annotations
 import pytest
 
 import facereid_gui.main_window as main_window
+from facereid_engine.defaults import DEFAULT_ENCODER
 from facereid_engine.paths import models_dir
 from training_helpers import make_people_folder
+
+TRAINED = f"{DEFAULT_ENCODER}+guipair"  # trained on the default base
 from gui.helpers import wait_idle
 
 TRAIN_PAGE = "train_page:TrainPage"
@@ -26,8 +29,8 @@ def train(make_window, qtbot, monkeypatch, tmp_path):
 
 def test_train_watch_the_chart_save_and_find_the_encoder_in_compare(train, qtbot):
     window, page = train
-    assert page.base_box.currentText() == "dlib" and "dlib" in [page.base_box.itemText(i)
-                                                               for i in range(page.base_box.count())]
+    assert page.base_box.currentText() == DEFAULT_ENCODER and "dlib" in [page.base_box.itemText(i)
+                                                                        for i in range(page.base_box.count())]
     # before the first run: a sentence where the chart will be, not empty axes
     assert page.chart.is_empty() and page.chart.canvas is None
     assert "No training yet" in page.chart.empty.text() and page.chart.empty.isVisible()
@@ -50,17 +53,17 @@ def test_train_watch_the_chart_save_and_find_the_encoder_in_compare(train, qtbot
     page.name_edit.setText("guipair")
     page.save_button.click()
     wait_idle(qtbot, window)
-    assert "Saved as <b>dlib+guipair</b>" in page.status.text()
-    assert (models_dir() / "dlib+guipair.json").is_file()
+    assert f"Saved as <b>{TRAINED}</b>" in page.status.text()
+    assert (models_dir() / f"{TRAINED}.json").is_file()
     # the window received the new list and told every page (and the About box)
-    assert "dlib+guipair" in window.engine.encoders
+    assert TRAINED in window.engine.encoders
     compare = window.page("Compare")
-    assert "dlib+guipair" in compare.encoder_names()
-    assert "dlib+guipair" in window.page("Charts").encoder_names()
-    compare.set_encoder("dlib+guipair")
-    assert compare.encoder == "dlib+guipair"
+    assert TRAINED in compare.encoder_names()
+    assert TRAINED in window.page("Charts").encoder_names()
+    compare.set_encoder(TRAINED)
+    assert compare.encoder == TRAINED
     # a trained model is not offered as a base
-    assert "dlib+guipair" not in [page.base_box.itemText(i) for i in range(page.base_box.count())]
+    assert TRAINED not in [page.base_box.itemText(i) for i in range(page.base_box.count())]
 
 
 def test_cancel_saves_nothing_and_errors_show_in_the_page(train, qtbot):
