@@ -4,6 +4,7 @@ Distances are euclidean. Results are deterministic for a given input order.
 """
 from __future__ import annotations
 
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
@@ -17,6 +18,15 @@ MIN_CANDIDATES = 1024            # ... and no more once this many candidates are
 TWO_LEVEL_LIMIT = 120_000        # above this many rows, cells come from a two-level k-means ...
 PARTITIONS = 2                   # ... of this many seeds, whose neighbours are merged
 EXACT_PAIRS = 2_000_000_000      # knn_search: above this many query x point pairs, search cells
+
+
+def _floats(a) -> torch.Tensor:
+    """A float32 tensor over ``a`` without a copy where it already is one. Embeddings read from the
+    library or shared with worker processes are read-only arrays; they are only ever read here, so
+    torch's warning about writing through such a tensor does not apply."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
 
 
 @contextmanager
@@ -53,8 +63,8 @@ def knn_query(queries: np.ndarray, points: np.ndarray, k: int,
 
     With ``exclude_self`` the queries are the points themselves and a point is not its own neighbour.
     """
-    q_all = torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32))
-    x = torch.from_numpy(np.ascontiguousarray(points, dtype=np.float32))
+    q_all = _floats(queries)
+    x = _floats(points)
     n_q, n_x = len(q_all), len(x)
     kk = min(k, n_x - (1 if exclude_self else 0))
     idx = np.full((n_q, k), -1, dtype=np.int64)
@@ -82,7 +92,7 @@ def kmeans(points: np.ndarray, n_cells: int, iterations: int = 8, seed: int = 0,
     data = points
     if sample is not None and len(points) > sample:
         data = points[np.sort(rng.choice(len(points), sample, replace=False))]
-    x = torch.from_numpy(np.ascontiguousarray(data, dtype=np.float32))
+    x = _floats(data)
     n_cells = min(n_cells, len(x))
     cent = x[torch.from_numpy(np.sort(rng.choice(len(x), n_cells, replace=False)))].clone()
     for _ in range(iterations):
@@ -155,7 +165,7 @@ def knn(points: np.ndarray, k: int, exact_limit: int = EXACT_LIMIT, seed: int = 
     n = len(points)
     if n <= exact_limit:
         return knn_query(points, points, k, exclude_self=True)
-    x = torch.from_numpy(np.ascontiguousarray(points, dtype=np.float32))
+    x = _floats(points)
     x_sq = x.pow(2).sum(1)
     found = []
     for s in range(1 if n <= two_level_limit else PARTITIONS):
@@ -209,8 +219,8 @@ def knn_search(queries: np.ndarray, points: np.ndarray, k: int, seed: int = 0,
     the cell nearest to it and that cell's nearest cells, up to MIN_CANDIDATES points."""
     if len(queries) * len(points) <= exact_pairs or len(points) <= EXACT_LIMIT:
         return knn_query(queries, points, k)
-    x = torch.from_numpy(np.ascontiguousarray(points, dtype=np.float32))
-    q = torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32))
+    x = _floats(points)
+    q = _floats(queries)
     x_sq = x.pow(2).sum(1)
     found = []
     for s in range(PARTITIONS):
