@@ -13,9 +13,9 @@ Unsorted faces and images without a detected face count as clusters of their own
 The embeddings are computed once with the pipeline and cached (``--embeddings``). ``--encoder``
 chooses the encoder (default: dlib, the reference the baselines' thresholds were set for; for another
 encoder they, and FaceReID's own settings, are scaled by its calibrated euclidean threshold / 0.6,
-as ``GroupSettings.for_encoder`` scales them in the app).
+as ``GroupSettings.for_encoder`` scales them in the app); ``--detector`` the face detector.
 
-    .venv/bin/python benchmarks/bench_albums_lfw.py [--encoder fused] [--embeddings FILE] [--sweep] [--full]
+    .venv/bin/python benchmarks/bench_albums_lfw.py [--encoder fused] [--detector yunet] [--sweep] [--full]
 """
 from __future__ import annotations
 
@@ -40,12 +40,14 @@ LFW = Path(os.environ.get("FACEREID_DATA", ROOT.parent / "shared" / "data")) / "
 SCALE = 1.0
 
 
-def compute_embeddings(path: Path, min_images: int = 10, max_images: int = 10**6, encoder: str = "dlib") -> None:
+def compute_embeddings(path: Path, min_images: int = 10, max_images: int = 10**6, encoder: str = "dlib",
+                       detector: str = "mmod") -> None:
     """Detect, align and embed every face of the LFW people with ``min_images``..``max_images`` images."""
     from facereid_engine.images import load_image
     from facereid_engine.pipeline import FacePipeline
     from facereid_engine.library.scanning import sharpness
-    p0, p1 = FacePipeline(encoder, max_side=None), FacePipeline(encoder, max_side=None, upsample=1)
+    p0 = FacePipeline(encoder, detector=detector, max_side=None)
+    p1 = FacePipeline(encoder, detector=detector, max_side=None, upsample=1)
     names = [ln.split()[0] for ln in open(LFW / "lfw-names.txt")
              if min_images <= int(ln.split()[1]) <= max_images]
     rows: dict[str, list] = {k: [] for k in ("image", "label", "box", "score", "lm", "emb", "upsample", "sharp")}
@@ -200,6 +202,7 @@ def run_all(x, truth, seeds, settings, n_missing=0, truth_missing=None, photos=N
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--encoder", default="dlib")
+    ap.add_argument("--detector", default="mmod", choices=("mmod", "yunet"))
     ap.add_argument("--embeddings", type=Path, help="default: $FACEREID_LFW10, else ../notes/lfw10_embeddings"
                     "[_ENCODER].npz")
     ap.add_argument("--rest", type=Path, help="embeddings of the other LFW people (for the all-of-LFW check; "
@@ -208,16 +211,17 @@ def main() -> None:
     ap.add_argument("--sweep", action="store_true", help="also sweep FaceReID's threshold and spread ratio")
     args = ap.parse_args()
     global SCALE
-    suffix = "" if args.encoder == "dlib" else f"_{args.encoder}"
+    suffix = ("" if args.encoder == "dlib" else f"_{args.encoder}") + (
+        "" if args.detector == "mmod" else f"_{args.detector}")
     args.embeddings = args.embeddings or Path(os.environ.get(
         "FACEREID_LFW10", ROOT.parent / "notes" / f"lfw10_embeddings{suffix}.npz"))
     args.rest = args.rest or ROOT.parent / "notes" / f"lfw_rest_embeddings{suffix}.npz"
     if args.encoder != "dlib":
         from facereid_engine.thresholds import default_threshold
         SCALE = default_threshold(args.encoder, "euclidean")[0] / 0.6
-    print(f"encoder {args.encoder}; baseline distances scaled by {SCALE:.4f}")
+    print(f"encoder {args.encoder}, detector {args.detector}; baseline distances scaled by {SCALE:.4f}")
     if not args.embeddings.exists():
-        compute_embeddings(args.embeddings, encoder=args.encoder)
+        compute_embeddings(args.embeddings, encoder=args.encoder, detector=args.detector)
     d = load(args.embeddings)
     n_images = len(d["paths"])
     image_label = np.array([list(d["names"]).index(p.split("/")[0]) for p in d["paths"]])
@@ -262,7 +266,8 @@ def main() -> None:
 
     if args.full:
         if not args.rest.exists():
-            compute_embeddings(args.rest, min_images=1, max_images=9, encoder=args.encoder)
+            compute_embeddings(args.rest, min_images=1, max_images=9, encoder=args.encoder,
+                               detector=args.detector)
         r = load(args.rest)
         offset = len(d["names"])
         xa = np.concatenate([x_main, r["emb"][r["main"]]]).astype(np.float32)
