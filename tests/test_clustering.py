@@ -9,6 +9,7 @@ from facereid_engine.clustering.knn import knn, knn_query
 from facereid_engine.clustering.linkage import Clusters, MergeRules, agglomerate
 from facereid_engine.clustering.quality import bcubed
 from facereid_engine.clustering.synthetic import synthetic_faces
+from facereid_engine.thresholds import default_threshold
 
 S = GroupSettings()
 
@@ -172,6 +173,10 @@ def test_settings_for_other_encoders_scale_and_validate():
     dlib = GroupSettings.for_encoder("dlib")
     assert dlib == GroupSettings()
     assert GroupSettings.for_encoder("dlib", min_face_size=80).min_face_size == 80
+    fused = GroupSettings.for_encoder("fused")  # scaled by its threshold, its tight cut measured for it
+    assert fused.threshold == pytest.approx(dlib.threshold * default_threshold("fused", "euclidean")[0] / 0.6)
+    assert dlib.tight_threshold < fused.tight_threshold < fused.threshold
+    assert GroupSettings.for_encoder("fused", tight_threshold=0.5).tight_threshold == 0.5  # the user's word wins
     from facereid_engine.errors import FaceReIDError
     with pytest.raises(FaceReIDError, match="unknown group setting"):
         GroupSettings.for_encoder("dlib", treshold=0.5)
