@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import heapq
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from .images import SUPPORTED_EXTENSIONS
@@ -84,3 +85,13 @@ def find_images(folder: str | os.PathLike) -> FoundImages:
         found.aliases.update({path: versions[0][1] for _, path in versions[1:]})
     found.photos.sort()
     return found
+
+
+def still_there(paths: Iterable[str]) -> Iterator[tuple[str, os.stat_result]]:
+    """``(path, stat)`` for each path that can still be stat'ed (a photo removed since the folder was
+    listed is skipped; the next scan sees it missing)."""
+    for path in paths:
+        try:
+            yield path, os.stat(path)
+        except OSError:
+            continue

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..errors import FaceReIDError
+from ..folders import still_there
 from ..library.scanning import ScanError, ScanSettings, find_photos
 from ..library.types import PhotoError
 from ..progress import Progress, Work
@@ -106,11 +107,7 @@ def index_work(photo_dir: str | os.PathLike, out: str | os.PathLike, *, ray_addr
     done = done_photos(out)
     result = IndexResult(folder=root, out=out, photos=len(files))
     todo = []
-    for path in files:
-        try:
-            st = os.stat(path)
-        except OSError:
-            continue
+    for path, st in still_there(files):
         if (path, st.st_size, st.st_mtime_ns) in done:
             result.skipped += 1
         else:

@@ -29,7 +29,7 @@ from PIL import Image
 
 from ..defaults import DEFAULT_DETECTOR, DEFAULT_ENCODER
 from ..errors import FaceReIDError
-from ..folders import find_images
+from ..folders import find_images, still_there
 from ..images import image_size, load_image
 from .types import FaceRecord, GroupStats, PhotoError
 from ..progress import Progress, Work
@@ -270,11 +270,7 @@ def _todo(files: list[str], known: dict, unembedded: set[int], settings: ScanSet
           result: ScanResult) -> list[tuple[str, int, int, str, int | None]]:
     """The photos to read: (path, size, mtime, kind, photo id); kind is new, changed, retry or embed."""
     todo = []
-    for path in files:
-        try:
-            st = os.stat(path)
-        except OSError:
-            continue
+    for path, st in still_there(files):
         size, mtime = st.st_size, st.st_mtime_ns
         entry = known.get(path)
         same = entry is not None and entry.size == size and entry.mtime_ns == mtime
